@@ -1,0 +1,64 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * The local stack's HTTP server: where the Lambda handlers are mounted (through the same
+ * API Gateway event adapter AWS uses), plus a health check.
+ */
+export type Route = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void;
+
+export class LocalHttpServer {
+  private readonly routes: { method: string; pattern: RegExp; handler: Route }[] = [];
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor() {
+    this.server = createServer((req, res) => this.dispatch(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    this.route('GET', /^\/healthz$/, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  }
+
+  route(method: string, pattern: RegExp, handler: Route): void {
+    this.routes.push({ method, pattern, handler });
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const matching = this.routes.filter((r) => r.pattern.test(path));
+    const route = matching.find((r) => r.method === req.method || (r.method === 'GET' && req.method === 'HEAD'));
+    if (!route) {
+      res.writeHead(matching.length > 0 ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(matching.length > 0 ? 'Method not allowed\n' : 'Not found\n');
+      return;
+    }
+    const params = path.match(route.pattern)!.slice(1);
+    Promise.resolve(route.handler(req, res, params)).catch((err: Error) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Internal error\n');
+      } else {
+        res.destroy();
+      }
+      process.stderr.write(`http route failed: ${err.message}\n`);
+    });
+  }
+}

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * A local stand-in for Amazon SES that speaks the SESv2 `SendEmail` HTTP API (restJson1, the
+ * wire format @aws-sdk/client-sesv2 uses) and keeps the exact raw bytes it was given, the
+ * destination and the tags: what aws-ses-v2-local drops. A person looks at the outbox at `/`;
+ * tests read `/api/messages`. Faults (throttling, 500, hang, dropped connection, permanent
+ * rejection) can be injected to prove what the relay does when SES misbehaves.
+ */
+export interface StoredMessage {
+  id: string;
+  receivedAt: string;
+  from: string | undefined;
+  destination: string[];
+  configurationSet: string | undefined;
+  tags: Record<string, string>;
+  raw: Buffer;
+}
+
+export type FaultKind = 'throttle' | 'error' | 'hang' | 'drop' | 'reject';
+export interface Fault {
+  kind: FaultKind;
+  /** How many requests it applies to; Infinity until cleared. */
+  count: number;
+}
+
+const sendEmailSchema = z.object({
+  FromEmailAddress: z.string().optional(),
+  Destination: z.object({
+    ToAddresses: z.array(z.string()).default([]),
+    CcAddresses: z.array(z.string()).default([]),
+    BccAddresses: z.array(z.string()).default([]),
+  }),
+  Content: z.object({ Raw: z.object({ Data: z.string().min(1) }) }),
+  ConfigurationSetName: z.string().optional(),
+  EmailTags: z.array(z.object({ Name: z.string(), Value: z.string() })).default([]),
+});
+
+const MAX_REQUEST_BYTES = 60 * 1024 * 1024;
+
+export class SesStandIn extends EventEmitter {
+  readonly messages: StoredMessage[] = [];
+  /** Every SendEmail request seen, including refused ones: for counting calls in tests. */
+  requests = 0;
+  private readonly faults: Fault[] = [];
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  /** Delay before answering, to model SES latency in benchmarks. */
+  latencyMs = 0;
+
+  constructor(private readonly outboxDir?: string) {
+    super();
+    if (outboxDir) {
+      mkdirSync(outboxDir, { recursive: true });
+      for (const file of readdirSync(outboxDir).filter((f) => f.endsWith('.json')).sort()) {
+        try {
+          const meta = JSON.parse(readFileSync(join(outboxDir, file), 'utf8')) as Omit<StoredMessage, 'raw'>;
+          this.messages.push({ ...meta, raw: readFileSync(join(outboxDir, `${meta.id}.eml`)) });
+        } catch {
+          // A half-written entry from a crash: skip it, the rest of the outbox is still readable.
+        }
+      }
+    }
+  }
+
+  injectFault(kind: FaultKind, count = 1): void {
+    this.faults.push({ kind, count });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  clear(): void {
+    this.messages.length = 0;
+    this.requests = 0;
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((err: Error) => {
+        if (!res.headersSent) json(res, 500, { message: err.message });
+        else res.destroy();
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'POST' && url.pathname === '/v2/email/outbound-emails') return this.sendEmail(req, res);
+    if (req.method === 'GET' && url.pathname === '/api/messages') {
+      return json(res, 200, { messages: this.messages.map(toJson) });
+    }
+    const raw = url.pathname.match(/^\/api\/messages\/([\w-]+)\.eml$/);
+    if (req.method === 'GET' && raw) {
+      const message = this.messages.find((m) => m.id === raw[1]);
+      if (!message) return json(res, 404, { message: 'no such message' });
+      res.writeHead(200, { 'content-type': 'message/rfc822', 'content-length': message.raw.length });
+      res.end(message.raw);
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/api/clear') {
+      this.clear();
+      return json(res, 200, { cleared: true });
+    }
+    if (req.method === 'POST' && url.pathname === '/api/faults') {
+      const body = z
+        .object({ kind: z.enum(['throttle', 'error', 'hang', 'drop', 'reject']), count: z.number().int().positive().default(1) })
+        .safeParse(JSON.parse((await readBody(req, 4096)).toString('utf8') || '{}'));
+      if (!body.success) return json(res, 400, { message: body.error.message });
+      this.injectFault(body.data.kind, body.data.count);
+      return json(res, 200, { faults: this.faults });
+    }
+    if (req.method === 'GET' && url.pathname === '/') return this.page(res);
+    json(res, 404, { message: `no route ${req.method} ${url.pathname}` });
+  }
+
+  private async sendEmail(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requests++;
+    const fault = this.faults[0];
+    if (fault) {
+      fault.count--;
+      if (fault.count <= 0) this.faults.shift();
+      switch (fault.kind) {
+        case 'throttle':
+          return sesError(res, 429, 'TooManyRequestsException', 'Maximum sending rate exceeded.');
+        case 'error':
+          return sesError(res, 500, 'InternalFailure', 'The request processing has failed because of an unknown error.');
+        case 'reject':
+          return sesError(res, 400, 'MessageRejected', 'Email address is not verified. The following identities failed the check.');
+        case 'drop':
+          req.socket.destroy();
+          return;
+        case 'hang':
+          return; // never answer: the client's request timeout has to deal with it
+      }
+    }
+    const body = await readBody(req, MAX_REQUEST_BYTES);
+    const parsed = sendEmailSchema.safeParse(JSON.parse(body.toString('utf8')));
+    if (!parsed.success) return sesError(res, 400, 'BadRequestException', parsed.error.message);
+    const input = parsed.data;
+    const destination = [...input.Destination.ToAddresses, ...input.Destination.CcAddresses, ...input.Destination.BccAddresses];
+    if (destination.length === 0 || destination.length > 50) {
+      return sesError(res, 400, 'BadRequestException', 'Destination must list 1 to 50 recipients');
+    }
+    const message: StoredMessage = {
+      id: `${Date.now().toString(36)}-${randomUUID()}`,
+      receivedAt: new Date().toISOString(),
+      from: input.FromEmailAddress,
+      destination,
+      configurationSet: input.ConfigurationSetName,
+      tags: Object.fromEntries(input.EmailTags.map((t) => [t.Name, t.Value])),
+      raw: Buffer.from(input.Content.Raw.Data, 'base64'),
+    };
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    this.messages.push(message);
+    if (this.outboxDir) {
+      writeFileSync(join(this.outboxDir, `${message.id}.eml`), message.raw);
+      const { raw: _raw, ...meta } = message;
+      writeFileSync(join(this.outboxDir, `${message.id}.json`), JSON.stringify(meta));
+    }
+    this.emit('message', message);
+    json(res, 200, { MessageId: message.id });
+  }
+
+  private page(res: ServerResponse): void {
+    const rows = [...this.messages]
+      .reverse()
+      .slice(0, 200)
+      .map((m) => {
+        const headers = headerBlock(m.raw);
+        const subject = headerValue(headers, 'subject') ?? '(no subject)';
+        return `<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.from ?? '')}</td><td>${esc(m.destination.join(', '))}</td>
+<td><details><summary>${esc(subject)}</summary><pre>${esc(headers)}</pre></details></td>
+<td>${esc(Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' '))}</td>
+<td><a href="/api/messages/${m.id}.eml">raw (${m.raw.length} bytes)</a></td></tr>`;
+      })
+      .join('\n');
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fairsend – local SES outbox</title>
+<style>body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}pre{white-space:pre-wrap;font-size:12px;background:#f6f6f6;padding:.5rem}</style></head>
+<body><h1>Local SES outbox</h1><p>${this.messages.length} message(s) handed to the SES stand-in. Each row is one SendEmail call: the exact bytes SES would have sent are under “raw”.</p>
+<table><thead><tr><th>Received</th><th>From</th><th>Destination</th><th>Subject / headers</th><th>Tags</th><th>Raw</th></tr></thead><tbody>${rows || '<tr><td colspan="6">Nothing sent yet.</td></tr>'}</tbody></table></body></html>`;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html);
+  }
+}
+
+function toJson(m: StoredMessage) {
+  const { raw, ...meta } = m;
+  return { ...meta, raw: raw.toString('base64'), size: raw.length };
+}
+
+function headerBlock(raw: Buffer): string {
+  const end = raw.indexOf('\r\n\r\n');
+  return raw.subarray(0, end === -1 ? Math.min(raw.length, 65536) : end).toString('utf8');
+}
+
+function headerValue(headers: string, name: string): string | undefined {
+  const match = headers.match(new RegExp(`^${name}:[ \\t]*(.*(?:\\r\\n[ \\t].*)*)`, 'im'));
+  return match?.[1]?.replace(/\r\n[ \t]+/g, ' ');
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** The restJson1 error shape the AWS SDK turns into a named exception. */
+function sesError(res: ServerResponse, status: number, type: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
+  res.end(JSON.stringify({ message }));
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error(`request body over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

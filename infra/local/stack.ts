@@ -1,0 +1,124 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { Relay, type RelayAddresses } from '../../proxy/relay.ts';
+import { type CopySender, SesV2Sender } from '../../proxy/ses-sender.ts';
+import type { FairsendConfig } from '../../shared/config.ts';
+import { createLogger, type Logger } from '../../shared/log.ts';
+import { DynamoBlockedSendLog } from '../../shared/stores/blocked-sends.ts';
+import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
+import { DynamoOppositionList } from '../../shared/stores/opposition-list.ts';
+import { DynamoSendLog } from '../../shared/stores/send-log.ts';
+import { LocalHttpServer } from './http-server.ts';
+import { SesStandIn } from './ses-stand-in.ts';
+
+export interface LocalStackOptions {
+  config: FairsendConfig;
+  tls: { key: string | Buffer; cert: string | Buffer };
+  /** Where dynalite and the SES outbox persist; in memory when absent. */
+  dataDir?: string;
+  /** 'embedded' starts dynalite; 'external' uses config.dynamodb.endpoint as it is. */
+  dynamodb?: 'embedded' | 'external';
+  /** 'embedded' starts the SES stand-in; 'external' uses config.ses.endpoint as it is. */
+  ses?: 'embedded' | 'external';
+  log?: Logger;
+}
+
+export interface LocalStack {
+  config: FairsendConfig;
+  smtp: RelayAddresses;
+  http: AddressInfo;
+  /** Where a person looks at what was sent. */
+  outboxUrl: string | undefined;
+  ses: SesStandIn | undefined;
+  db: DynamoDBDocumentClient;
+  stores: {
+    oppositions: DynamoOppositionList;
+    blockedSends: DynamoBlockedSendLog;
+    sendLog: DynamoSendLog;
+  };
+  httpServer: LocalHttpServer;
+  relay: Relay;
+  stop(): Promise<void>;
+}
+
+function portOf(endpoint: string | undefined): number {
+  return endpoint ? Number(new URL(endpoint).port || 80) : 0;
+}
+
+/**
+ * Starts Fairsend on one machine: dynalite for DynamoDB, the SES stand-in, the SMTP relay and
+ * the HTTP server. `npm start` and the integration tests run this same function.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? createLogger();
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    let config = structuredClone(options.config);
+
+    if ((options.dynamodb ?? 'embedded') === 'embedded') {
+      const server: Server = dynalite({
+        createTableMs: 0,
+        deleteTableMs: 0,
+        updateTableMs: 0,
+        ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(portOf(config.dynamodb.endpoint), '127.0.0.1', () => resolve());
+      });
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const { port } = server.address() as AddressInfo;
+      config = { ...config, dynamodb: { ...config.dynamodb, endpoint: `http://127.0.0.1:${port}` } };
+    }
+
+    let ses: SesStandIn | undefined;
+    if ((options.ses ?? 'embedded') === 'embedded') {
+      ses = new SesStandIn(options.dataDir ? join(options.dataDir, 'ses-outbox') : undefined);
+      const { port } = await ses.listen(portOf(config.ses.endpoint));
+      cleanups.push(() => ses!.close());
+      config = { ...config, ses: { ...config.ses, endpoint: `http://127.0.0.1:${port}` } };
+    }
+
+    const db = createDynamoClient(config.dynamodb);
+    cleanups.push(async () => db.destroy());
+    if ((options.dynamodb ?? 'embedded') === 'embedded') await ensureTables(db, config.dynamodb.tables);
+
+    const stores = {
+      oppositions: new DynamoOppositionList(db, config.dynamodb.tables.oppositions),
+      blockedSends: new DynamoBlockedSendLog(db, config.dynamodb.tables.blockedSends),
+      sendLog: new DynamoSendLog(db, config.dynamodb.tables.sendLog),
+    };
+    const sender: CopySender & { destroy?: () => void } = new SesV2Sender(config.ses);
+    cleanups.push(async () => sender.destroy?.());
+
+    const relay = new Relay({ config, tls: options.tls, ...stores, sender, log });
+    const smtp = await relay.listen();
+    cleanups.push(() => relay.close());
+
+    const httpServer = new LocalHttpServer();
+    const http = await httpServer.listen(config.http.port, config.http.host);
+    cleanups.push(() => httpServer.close());
+
+    return {
+      config,
+      smtp,
+      http,
+      outboxUrl: ses ? config.ses.endpoint : undefined,
+      ses,
+      db,
+      stores,
+      httpServer,
+      relay,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Process-wide token bucket for the SES account's maximum send rate. Waiters are served in
+ * order; a burst of up to one second's worth of tokens is allowed, as SES does.
+ */
+export class RateLimiter {
+  private tokens: number;
+  private last = performance.now();
+  private queue: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly perSecond: number) {
+    this.tokens = Math.max(1, perSecond);
+  }
+
+  take(): Promise<void> {
+    this.refill();
+    if (this.queue.length === 0 && this.tokens >= 1) {
+      this.tokens -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.queue.push(resolve);
+      this.schedule();
+    });
+  }
+
+  private refill(): void {
+    const now = performance.now();
+    this.tokens = Math.min(Math.max(1, this.perSecond), this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(1, ((1 - this.tokens) / this.perSecond) * 1000);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.refill();
+      while (this.queue.length > 0 && this.tokens >= 1) {
+        this.tokens -= 1;
+        this.queue.shift()!();
+      }
+      if (this.queue.length > 0) this.schedule();
+    }, wait);
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` running at once; results keep their order. */
+export async function mapBounded<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}

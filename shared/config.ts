@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { normaliseAddress, normaliseDomain } from './address.ts';
+import { ConfigError } from './errors.ts';
+import { PASSWORD_HASH_PATTERN } from './password.ts';
+
+/**
+ * The one configuration schema: the proxy, the Lambdas, the local stack and the CDK app all
+ * load it through `loadConfig`. Secrets (password hashes, token keys) may come from the
+ * environment: `FAIRSEND__a__b__c=value` sets field `a.b.c` (see README, "Configuration").
+ */
+
+export const LANGUAGES = ['fr', 'en', 'de'] as const;
+export const language = z.enum(LANGUAGES);
+export type Language = z.infer<typeof language>;
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes (max 63)');
+
+const senderPattern = z.string().refine((value) => {
+  return value.includes('@') ? normaliseAddress(value) !== null : normaliseDomain(value) !== null;
+}, 'must be an address (alice@acme.example) or a domain (acme.example)');
+
+/** Text given once, or per language. */
+const localisedText = z.union([z.string().min(1), z.partialRecord(language, z.string().min(1))]);
+export type LocalisedText = z.infer<typeof localisedText>;
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+
+export const controllerSchema = z.object({
+  legalName: z.string().min(1),
+  postalAddress: z.string().min(1),
+  contactEmail: z.email(),
+  /** Where data subjects exercise their rights (object, access, erase); defaults to contactEmail. */
+  privacyEmail: z.email().optional(),
+  website: z.url().optional(),
+  defaultLanguage: language.default('fr'),
+  /** Domains or addresses this company may send from. */
+  allowedSenders: z.array(senderPattern).min(1),
+});
+
+export const purposeSchema = z.object({
+  controller: id,
+  description: z.string().min(1),
+  legalBasis: z.enum(['legitimate-interest', 'consent']),
+  /** Default "why you receive this message" text. */
+  reason: localisedText,
+});
+
+export const smtpUserSchema = z.object({
+  passwordHash: z.string().regex(PASSWORD_HASH_PATTERN, 'must be an scrypt hash (npm run fairsend -- hash-password)'),
+  controller: id,
+  /** Envelope senders and header From addresses this user may use. */
+  allowedFrom: z.array(senderPattern).min(1),
+  defaultPurpose: id.optional(),
+});
+
+const tableNames = z.object({
+  oppositions: z.string().min(3).default('fairsend-oppositions'),
+  blockedSends: z.string().min(3).default('fairsend-blocked-sends'),
+  sendLog: z.string().min(3).default('fairsend-send-log'),
+  contacts: z.string().min(3).default('fairsend-contacts'),
+});
+
+export const configSchema = z
+  .object({
+    controllers: z.record(id, controllerSchema).refine((v) => Object.keys(v).length > 0, 'declare at least one controller'),
+    purposes: z.record(id, purposeSchema),
+    smtpUsers: z.record(z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, 'invalid user name'), smtpUserSchema),
+    smtp: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        /** Submission with STARTTLS (RFC 6409); 587 in production. */
+        starttlsPort: port.default(2587),
+        /** Submission with implicit TLS (RFC 8314); 465 in production. */
+        implicitTlsPort: port.default(2465),
+        /** Name in the greeting and EHLO reply. */
+        hostname: z.string().default('localhost'),
+        tls: z.object({ keyFile: z.string().min(1), certFile: z.string().min(1) }).optional(),
+        /** SES v2 accepts 40 MB raw messages. */
+        maxMessageBytes: positiveInt.max(40 * 1024 * 1024).default(40 * 1024 * 1024),
+        maxRecipients: positiveInt.default(100),
+        maxConnections: positiveInt.default(2000),
+        socketTimeoutMs: positiveInt.default(60_000),
+        closeTimeoutMs: positiveInt.default(30_000),
+      })
+      .prefault({}),
+    dynamodb: z
+      .object({
+        region: z.string().min(1).default('eu-west-3'),
+        endpoint: z.url().optional(),
+        requestTimeoutMs: positiveInt.default(3000),
+        tables: tableNames.prefault({}),
+      })
+      .prefault({}),
+    ses: z
+      .object({
+        region: z.string().min(1).default('eu-west-3'),
+        endpoint: z.url().optional(),
+        configurationSet: z.string().min(1).optional(),
+        /** SES account's maximum send rate (messages per second), enforced process-wide. */
+        maxSendRate: z.number().positive().default(14),
+        /** Copies of one message sent at once. */
+        sendConcurrency: positiveInt.max(50).default(10),
+        requestTimeoutMs: positiveInt.default(15_000),
+        /** How long one copy may be retried (throttling, 5xx) before the client gets 451. */
+        retryDeadlineMs: positiveInt.default(30_000),
+        /** A retried message within this window does not resend copies SES already took. */
+        idempotencyWindowHours: positiveInt.default(7 * 24),
+      })
+      .prefault({}),
+    http: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: port.default(8787),
+        /** Public base URL of the unsubscribe endpoint, as recipients see it. */
+        publicBaseUrl: z.url().default('http://127.0.0.1:8787'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const controllers = Object.keys(config.controllers);
+    const known = controllers.join(', ');
+    for (const [purposeId, purpose] of Object.entries(config.purposes)) {
+      if (!config.controllers[purpose.controller]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['purposes', purposeId, 'controller'],
+          message: `unknown controller "${purpose.controller}" (known: ${known})`,
+        });
+      }
+    }
+    for (const [user, entry] of Object.entries(config.smtpUsers)) {
+      const controller = config.controllers[entry.controller];
+      if (!controller) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['smtpUsers', user, 'controller'],
+          message: `unknown controller "${entry.controller}" (known: ${known})`,
+        });
+        continue;
+      }
+      if (entry.defaultPurpose) {
+        const purpose = config.purposes[entry.defaultPurpose];
+        if (!purpose || purpose.controller !== entry.controller) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['smtpUsers', user, 'defaultPurpose'],
+            message: `no purpose "${entry.defaultPurpose}" for controller "${entry.controller}"`,
+          });
+        }
+      }
+      entry.allowedFrom.forEach((pattern, index) => {
+        if (!senderWithin(pattern, controller.allowedSenders)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['smtpUsers', user, 'allowedFrom', index],
+            message: `"${pattern}" is not within controller "${entry.controller}"'s allowedSenders`,
+          });
+        }
+      });
+    }
+  });
+
+export type FairsendConfig = z.infer<typeof configSchema>;
+export type Controller = z.infer<typeof controllerSchema>;
+export type Purpose = z.infer<typeof purposeSchema>;
+export type SmtpUser = z.infer<typeof smtpUserSchema>;
+
+/** Is a user's sender pattern covered by the controller's? (a domain covers its addresses) */
+function senderWithin(pattern: string, allowed: string[]): boolean {
+  const domainOf = (p: string) => (p.includes('@') ? normaliseAddress(p)?.domain : normaliseDomain(p));
+  return allowed.some((a) => {
+    if (a.includes('@')) return normaliseAddress(a)?.address === normaliseAddress(pattern)?.address;
+    return domainOf(a) === domainOf(pattern);
+  });
+}
+
+const ENV_PREFIX = 'FAIRSEND__';
+
+/** Applies `FAIRSEND__a__b=value` overrides; values are JSON when they parse as JSON. */
+export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  const root = (raw && typeof raw === 'object' ? structuredClone(raw) : {}) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const path = name.slice(ENV_PREFIX.length).split('__');
+    let node = root;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      if (!next || typeof next !== 'object') node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path.at(-1)!] = parseEnvValue(value);
+  }
+  return root;
+}
+
+function parseEnvValue(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Validates a parsed config; throws ConfigError naming every bad field. */
+export function parseConfig(raw: unknown, source = 'config'): FairsendConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
+  throw new ConfigError(`invalid configuration in ${source}:\n${lines}`, issues);
+}
+
+/** Reads a JSON config file, applies the environment overrides, validates. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): FairsendConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(applyEnvOverrides(raw, env), file);
+}
+
+/** The text in the wanted language, else the first one given. */
+export function localise(text: LocalisedText, lang: Language): string {
+  if (typeof text === 'string') return text;
+  return text[lang] ?? Object.values(text).find((v) => v !== undefined) ?? '';
+}

@@ -1,0 +1,70 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { FairsendConfig } from '../config.ts';
+
+export type DynamoConfig = FairsendConfig['dynamodb'];
+export type TableNames = DynamoConfig['tables'];
+
+/**
+ * One document client per process. Requests are bounded in time: a hung DynamoDB must turn into
+ * a 451 at RCPT within seconds (fail closed), not hold the SMTP session until its idle timeout.
+ */
+export function createDynamoClient(config: DynamoConfig): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    region: config.region,
+    ...(config.endpoint
+      ? { endpoint: config.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+    maxAttempts: 2,
+    requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: Math.min(config.requestTimeoutMs, 2000) },
+  });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * Every table has a string partition key `pk` and sort key `sk`, so each access pattern
+ * (opposition lookup, blocked sends by controller and time, send log by recipient) is a
+ * GetItem, BatchGet or Query, never a Scan. Kept in one place so the CDK stack and the local
+ * stack create the same tables.
+ */
+export function tableDefinitions(tables: TableNames): CreateTableCommandInput[] {
+  return Object.values(tables).map((TableName) => ({
+    TableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+  }));
+}
+
+/** Creates missing tables; safe to run at every start. */
+export async function ensureTables(client: DynamoDBDocumentClient, tables: TableNames): Promise<string[]> {
+  const created: string[] = [];
+  for (const definition of tableDefinitions(tables)) {
+    try {
+      await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
+      continue;
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+    }
+    try {
+      await client.send(new CreateTableCommand(definition));
+      created.push(definition.TableName!);
+    } catch (err) {
+      if (!(err instanceof ResourceInUseException)) throw err;
+    }
+  }
+  return created;
+}

@@ -1,0 +1,100 @@
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { StoreUnavailableError } from '../errors.ts';
+
+/**
+ * Every copy SES accepted. Two items per copy in one table:
+ * - `pk = <controller>#<recipient>`, `sk = sent#<at>#<sesMessageId>`: the history of one person
+ *   (first-contact detection, data-subject access) as a Query;
+ * - `pk = idem#<key>`, `sk = <recipient>`: the idempotency record, so a client that retries a
+ *   message after a 451 does not send twice to those SES already took.
+ */
+export const sentCopySchema = z.object({
+  controller: z.string(),
+  purpose: z.string().optional(),
+  user: z.string(),
+  recipient: z.string(),
+  at: z.string(),
+  sesMessageId: z.string(),
+  messageId: z.string().optional(),
+  idempotencyKey: z.string(),
+});
+export type SentCopy = z.infer<typeof sentCopySchema>;
+
+export interface SendLog {
+  /** Recipients of this idempotency key SES already accepted (recipient → SES message id). */
+  alreadySent(key: string, recipients: string[], notBefore: Date): Promise<Map<string, string>>;
+  record(copy: SentCopy): Promise<void>;
+  history(controller: string, recipient: string): Promise<SentCopy[]>;
+}
+
+export class DynamoSendLog implements SendLog {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async alreadySent(key: string, recipients: string[], notBefore: Date): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const cutoff = notBefore.toISOString();
+    try {
+      for (let i = 0; i < recipients.length; i += 100) {
+        let keys: Record<string, unknown>[] | undefined = recipients
+          .slice(i, i + 100)
+          .map((r) => ({ pk: `idem#${key}`, sk: r }));
+        for (let attempt = 0; keys && keys.length > 0; attempt++) {
+          if (attempt > 5) throw new Error('DynamoDB kept leaving keys unprocessed');
+          const out: BatchGetCommandOutput = await this.db.send(
+            new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+          );
+          for (const item of out.Responses?.[this.table] ?? []) {
+            const copy = sentCopySchema.parse(item);
+            if (copy.at >= cutoff) found.set(copy.recipient, copy.sesMessageId);
+          }
+          keys = out.UnprocessedKeys?.[this.table]?.Keys;
+        }
+      }
+    } catch (err) {
+      throw new StoreUnavailableError('send-log lookup', { cause: err });
+    }
+    return found;
+  }
+
+  async record(copy: SentCopy): Promise<void> {
+    const items = [
+      { pk: `${copy.controller}#${copy.recipient}`, sk: `sent#${copy.at}#${copy.sesMessageId}`, ...copy },
+      { pk: `idem#${copy.idempotencyKey}`, sk: copy.recipient, ...copy },
+    ];
+    try {
+      let requests: unknown[] | undefined = items.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests && requests.length > 0; attempt++) {
+        if (attempt > 5) throw new Error('DynamoDB kept leaving writes unprocessed');
+        const out: BatchWriteCommandOutput = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.table]: requests as never } }),
+        );
+        requests = out.UnprocessedItems?.[this.table];
+      }
+    } catch (err) {
+      throw new StoreUnavailableError('send-log write', { cause: err });
+    }
+  }
+
+  async history(controller: string, recipient: string): Promise<SentCopy[]> {
+    try {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sent)',
+          ExpressionAttributeValues: { ':pk': `${controller}#${recipient}`, ':sent': 'sent#' },
+        }),
+      );
+      return (out.Items ?? []).map((item) => sentCopySchema.parse(item));
+    } catch (err) {
+      throw new StoreUnavailableError('send-log history', { cause: err });
+    }
+  }
+}
