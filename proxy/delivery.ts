@@ -39,7 +39,11 @@ export class Delivery {
   constructor(
     private readonly sender: CopySender,
     private readonly sendLog: SendLog,
-    private readonly options: { concurrency: number; idempotencyWindowHours: number; maxBytesInFlight: number },
+    private readonly options: {
+      concurrency: number;
+      idempotencyWindowHours: number;
+      maxBytesInFlight: number;
+    },
     private readonly log: Logger,
   ) {}
 
@@ -47,7 +51,9 @@ export class Delivery {
     return createHash('sha256').update(user).update('\0').update(mailFrom).update('\0').update(raw).digest('base64url');
   }
 
-  async deliver(request: DeliveryRequest): Promise<{ reply: SmtpReply | null; outcomes: CopyOutcome[]; summary: string }> {
+  async deliver(
+    request: DeliveryRequest,
+  ): Promise<{ reply: SmtpReply | null; outcomes: CopyOutcome[]; summary: string }> {
     const key = Delivery.idempotencyKey(request.user, request.mailFrom, request.raw);
     const notBefore = new Date(Date.now() - this.options.idempotencyWindowHours * 3600_000);
     let already: Map<string, string>;
@@ -61,18 +67,30 @@ export class Delivery {
     }
 
     // Large messages are sent fewer at a time, so memory stays bounded by maxBytesInFlight.
-    const concurrency = Math.max(1, Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, request.raw.length))));
+    const concurrency = Math.max(
+      1,
+      Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, request.raw.length))),
+    );
     const outcomes = await mapBounded(request.recipients, concurrency, (recipient) =>
       this.sendOne(request, key, recipient, already.get(recipient) ?? this.unloggedSends.get(`${key}#${recipient}`)),
     );
     return { ...summarise(outcomes), outcomes };
   }
 
-  private async sendOne(request: DeliveryRequest, key: string, recipient: string, previous: string | undefined): Promise<CopyOutcome> {
+  private async sendOne(
+    request: DeliveryRequest,
+    key: string,
+    recipient: string,
+    previous: string | undefined,
+  ): Promise<CopyOutcome> {
     if (previous) return { recipient, status: 'already-sent', sesMessageId: previous };
     const flightKey = `${key}#${recipient}`;
     if (this.inFlight.has(flightKey)) {
-      return { recipient, status: 'temporary', reason: 'the same message is being sent on another connection' };
+      return {
+        recipient,
+        status: 'temporary',
+        reason: 'the same message is being sent on another connection',
+      };
     }
     this.inFlight.add(flightKey);
     try {
@@ -131,7 +149,11 @@ function summarise(outcomes: CopyOutcome[]): { reply: SmtpReply | null; summary:
   if (temporary.length > 0) {
     // A retry can still deliver these; those already sent will be skipped.
     return {
-      reply: new SmtpReply(451, '4.4.1', `SES could not take every copy now (${progress}); try again later. ${first(temporary)}`),
+      reply: new SmtpReply(
+        451,
+        '4.4.1',
+        `SES could not take every copy now (${progress}); try again later. ${first(temporary)}`,
+      ),
       summary: progress,
     };
   }

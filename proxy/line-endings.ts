@@ -5,9 +5,7 @@
  * ours. So: a "." line next to a bare CR or LF is refused outright (that is a smuggling attempt,
  * not a sloppy client), and any other bare CR or LF is normalised to CRLF.
  */
-export type LineEndingResult =
-  | { ok: true; message: Buffer; normalised: boolean }
-  | { ok: false; reason: string };
+export type LineEndingResult = { ok: true; message: Buffer; normalised: boolean } | { ok: false; reason: string };
 
 const CR = 0x0d;
 const LF = 0x0a;

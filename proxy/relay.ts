@@ -1,7 +1,13 @@
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication,
+import {
+  SMTPServer,
+  type SMTPServerAddress,
+  type SMTPServerAuthentication,
   type SMTPServerAuthenticationResponse,
-  type SMTPServerOptions, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+  type SMTPServerDataStream,
+  type SMTPServerOptions,
+  type SMTPServerSession,
+} from 'smtp-server';
 import { matchesSenderPattern, type NormalisedAddress, normaliseAddress } from '../shared/address.ts';
 import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
 import { SmtpReply, StoreUnavailableError } from '../shared/errors.ts';
@@ -119,7 +125,9 @@ export class Relay {
     callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void,
   ): void {
     const username = auth.username ?? '';
-    const entry = Object.hasOwn(this.deps.config.smtpUsers, username) ? this.deps.config.smtpUsers[username] : undefined;
+    const entry = Object.hasOwn(this.deps.config.smtpUsers, username)
+      ? this.deps.config.smtpUsers[username]
+      : undefined;
     const check = async () => verifyPassword(auth.password ?? '', entry?.passwordHash ?? (await decoyHash()));
     check().then(
       (ok) => {
@@ -131,17 +139,21 @@ export class Relay {
     );
   }
 
-  private onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+  private onMailFrom(
+    address: SMTPServerAddress,
+    session: SMTPServerSession,
+    callback: (err?: Error | null) => void,
+  ): void {
     try {
       const { name, entry } = this.user(session);
       const sender = normaliseAddress(address.address);
       if (!sender) {
-        return callback(new SmtpReply(553, '5.1.7', `<${address.address}>: not a valid sender address`));
+        callback(new SmtpReply(553, '5.1.7', `<${address.address}>: not a valid sender address`));
+        return;
       }
       if (!allowedFor(entry, sender)) {
-        return callback(
-          new SmtpReply(550, '5.7.1', `<${address.address}>: sender address not allowed for user ${name}`),
-        );
+        callback(new SmtpReply(550, '5.7.1', `<${address.address}>: sender address not allowed for user ${name}`));
+        return;
       }
       this.transactions.set(session.envelope, { blocked: [] });
       callback();
@@ -150,7 +162,11 @@ export class Relay {
     }
   }
 
-  private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+  private onRcptTo(
+    address: SMTPServerAddress,
+    session: SMTPServerSession,
+    callback: (err?: Error | null) => void,
+  ): void {
     this.checkRecipient(address, session).then(
       () => callback(),
       (err: Error) => callback(err),
@@ -200,7 +216,11 @@ export class Relay {
     throw reply;
   }
 
-  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
+  private onData(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    callback: (err?: Error | null, message?: string) => void,
+  ): void {
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => {
       if (!stream.sizeExceeded) chunks.push(chunk);
@@ -208,7 +228,11 @@ export class Relay {
     stream.once('end', () => {
       if (stream.sizeExceeded) {
         return callback(
-          new SmtpReply(552, '5.3.4', `message exceeds the maximum size of ${this.deps.config.smtp.maxMessageBytes} bytes`),
+          new SmtpReply(
+            552,
+            '5.3.4',
+            `message exceeds the maximum size of ${this.deps.config.smtp.maxMessageBytes} bytes`,
+          ),
         );
       }
       this.handleMessage(Buffer.concat(chunks), session).then(
@@ -244,7 +268,9 @@ export class Relay {
     }
 
     const recipients = [
-      ...new Set(session.envelope.rcptTo.map((r) => normaliseAddress(r.address)?.address).filter((a) => a !== undefined)),
+      ...new Set(
+        session.envelope.rcptTo.map((r) => normaliseAddress(r.address)?.address).filter((a) => a !== undefined),
+      ),
     ];
     const copy = Buffer.concat([outgoingHeaders(message), message.body]);
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';

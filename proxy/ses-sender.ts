@@ -1,4 +1,4 @@
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { FairsendConfig } from '../shared/config.ts';
 import { describeCause, SesPermanentError, SesTemporaryError } from '../shared/errors.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -33,7 +33,12 @@ const TEMPORARY = new Set([
 ]);
 
 export function isTemporary(err: unknown): boolean {
-  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const e = err as {
+    name?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+  };
   if (e?.$retryable) return true;
   if (e?.name && TEMPORARY.has(e.name)) return true;
   const status = e?.$metadata?.httpStatusCode;
@@ -61,7 +66,11 @@ export class SesV2Sender implements CopySender {
         : {}),
       // Retries are ours (below): bounded by a deadline, with jitter, and visible in the reply.
       maxAttempts: 1,
-      requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: 5000 },
+      requestHandler: {
+        requestTimeout: config.requestTimeoutMs,
+        connectionTimeout: 5000,
+        throwOnRequestTimeout: true,
+      },
     });
     this.limiter = new RateLimiter(config.maxSendRate);
   }

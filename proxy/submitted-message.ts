@@ -38,7 +38,8 @@ export function parseSubmitted(raw: Buffer): ParseResult {
   if (end > MAX_HEADER_BYTES) {
     return { ok: false, reason: `the header block is larger than ${MAX_HEADER_BYTES} bytes` };
   }
-  const headerBytes = raw.subarray(0, end);
+  // With the blank separator line: mailsplit's Headers rebuilds the block with it.
+  const headerBytes = raw.subarray(0, bodyStart);
   const firstLine = headerBytes.subarray(0, Math.min(headerBytes.length, 998)).toString('latin1');
   if (!/^[!-9;-~]+:/.test(firstLine)) {
     return { ok: false, reason: 'the message does not start with a header field' };
@@ -59,7 +60,7 @@ export function parseSubmitted(raw: Buffer): ParseResult {
   let sender: NormalisedAddress | null = null;
   if (headers.hasHeader('sender')) {
     const parsed = parseAddressList(headers.getFirst('sender'));
-    if (!parsed || parsed.length !== 1) return { ok: false, reason: 'the Sender header does not hold one valid address' };
+    if (parsed?.length !== 1) return { ok: false, reason: 'the Sender header does not hold one valid address' };
     sender = parsed[0]!;
   }
   return {

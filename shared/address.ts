@@ -29,10 +29,9 @@ export function normaliseDomain(input: string): string | null {
   const raw = input.trim().replace(/\.$/, '');
   if (!raw || raw.length > 253) return null;
   const ascii = domainToASCII(raw.toLowerCase());
-  if (!ascii || !ascii.includes('.')) return null;
+  if (!ascii?.includes('.')) return null;
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(ascii)) return null;
-  if (ascii.split('.').some((label) => label.length > 63 || label.startsWith('-') || label.endsWith('-')))
-    return null;
+  if (ascii.split('.').some((label) => label.length > 63 || label.startsWith('-') || label.endsWith('-'))) return null;
   return ascii;
 }
 

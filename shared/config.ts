@@ -14,9 +14,7 @@ export const LANGUAGES = ['fr', 'en', 'de'] as const;
 export const language = z.enum(LANGUAGES);
 export type Language = z.infer<typeof language>;
 
-const id = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes (max 63)');
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes (max 63)');
 
 const senderPattern = z.string().refine((value) => {
   return value.includes('@') ? normaliseAddress(value) !== null : normaliseDomain(value) !== null;
@@ -66,7 +64,9 @@ const tableNames = z.object({
 
 export const configSchema = z
   .object({
-    controllers: z.record(id, controllerSchema).refine((v) => Object.keys(v).length > 0, 'declare at least one controller'),
+    controllers: z
+      .record(id, controllerSchema)
+      .refine((v) => Object.keys(v).length > 0, 'declare at least one controller'),
     purposes: z.record(id, purposeSchema),
     smtpUsers: z.record(z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, 'invalid user name'), smtpUserSchema),
     smtp: z
@@ -121,6 +121,13 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    if (config.ses.retryDeadlineMs < config.ses.requestTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ses', 'retryDeadlineMs'],
+        message: `must be at least ses.requestTimeoutMs (${config.ses.requestTimeoutMs}), or a hung request leaves no time to retry`,
+      });
+    }
     const controllers = Object.keys(config.controllers);
     const known = controllers.join(', ');
     for (const [purposeId, purpose] of Object.entries(config.purposes)) {

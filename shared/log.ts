@@ -14,11 +14,13 @@ export interface Logger {
 
 export function createLogger(level: LogLevel = (process.env.FAIRSEND_LOG_LEVEL as LogLevel) ?? 'info'): Logger {
   const min = ORDER[level] ?? ORDER.info;
-  const write = (lvl: Exclude<LogLevel, 'silent'>) => (event: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[lvl] < min) return;
-    const line = { t: new Date().toISOString(), level: lvl, event, ...fields };
-    process.stderr.write(`${JSON.stringify(line, errorReplacer)}\n`);
-  };
+  const write =
+    (lvl: Exclude<LogLevel, 'silent'>) =>
+    (event: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[lvl] < min) return;
+      const line = { t: new Date().toISOString(), level: lvl, event, ...fields };
+      process.stderr.write(`${JSON.stringify(line, errorReplacer)}\n`);
+    };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 

@@ -28,6 +28,8 @@ export interface Fault {
   kind: FaultKind;
   /** How many requests it applies to; Infinity until cleared. */
   count: number;
+  /** Only requests whose destination includes this address. */
+  recipient?: string;
 }
 
 const sendEmailSchema = z.object({
@@ -58,7 +60,9 @@ export class SesStandIn extends EventEmitter {
     super();
     if (outboxDir) {
       mkdirSync(outboxDir, { recursive: true });
-      for (const file of readdirSync(outboxDir).filter((f) => f.endsWith('.json')).sort()) {
+      for (const file of readdirSync(outboxDir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()) {
         try {
           const meta = JSON.parse(readFileSync(join(outboxDir, file), 'utf8')) as Omit<StoredMessage, 'raw'>;
           this.messages.push({ ...meta, raw: readFileSync(join(outboxDir, `${meta.id}.eml`)) });
@@ -69,8 +73,8 @@ export class SesStandIn extends EventEmitter {
     }
   }
 
-  injectFault(kind: FaultKind, count = 1): void {
-    this.faults.push({ kind, count });
+  injectFault(kind: FaultKind, count = 1, recipient?: string): void {
+    this.faults.push({ kind, count, ...(recipient ? { recipient } : {}) });
   }
 
   clearFaults(): void {
@@ -85,7 +89,7 @@ export class SesStandIn extends EventEmitter {
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: Error) => {
-        if (!res.headersSent) json(res, 500, { message: err.message });
+        if (!res.headersSent) sendJson(res, 500, { message: err.message });
         else res.destroy();
       });
     });
@@ -109,59 +113,83 @@ export class SesStandIn extends EventEmitter {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'POST' && url.pathname === '/v2/email/outbound-emails') return this.sendEmail(req, res);
     if (req.method === 'GET' && url.pathname === '/api/messages') {
-      return json(res, 200, { messages: this.messages.map(toJson) });
+      return sendJson(res, 200, { messages: this.messages.map(toJson) });
     }
     const raw = url.pathname.match(/^\/api\/messages\/([\w-]+)\.eml$/);
     if (req.method === 'GET' && raw) {
       const message = this.messages.find((m) => m.id === raw[1]);
-      if (!message) return json(res, 404, { message: 'no such message' });
+      if (!message) return sendJson(res, 404, { message: 'no such message' });
       res.writeHead(200, { 'content-type': 'message/rfc822', 'content-length': message.raw.length });
       res.end(message.raw);
       return;
     }
     if (req.method === 'POST' && url.pathname === '/api/clear') {
       this.clear();
-      return json(res, 200, { cleared: true });
+      return sendJson(res, 200, { cleared: true });
     }
     if (req.method === 'POST' && url.pathname === '/api/faults') {
       const body = z
-        .object({ kind: z.enum(['throttle', 'error', 'hang', 'drop', 'reject']), count: z.number().int().positive().default(1) })
-        .safeParse(JSON.parse((await readBody(req, 4096)).toString('utf8') || '{}'));
-      if (!body.success) return json(res, 400, { message: body.error.message });
+        .object({
+          kind: z.enum(['throttle', 'error', 'hang', 'drop', 'reject']),
+          count: z.number().int().positive().default(1),
+        })
+        .safeParse(parseJson((await readBody(req, 4096)).toString('utf8')));
+      if (!body.success) return sendJson(res, 400, { message: body.error.message });
       this.injectFault(body.data.kind, body.data.count);
-      return json(res, 200, { faults: this.faults });
+      return sendJson(res, 200, { faults: this.faults });
     }
     if (req.method === 'GET' && url.pathname === '/') return this.page(res);
-    json(res, 404, { message: `no route ${req.method} ${url.pathname}` });
+    sendJson(res, 404, { message: `no route ${req.method} ${url.pathname}` });
   }
 
   private async sendEmail(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests++;
-    const fault = this.faults[0];
+    const body = await readBody(req, MAX_REQUEST_BYTES);
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      return sesError(res, 400, 'BadRequestException', 'request body is not JSON');
+    }
+    const parsed = sendEmailSchema.safeParse(json);
+    if (!parsed.success) return sesError(res, 400, 'BadRequestException', parsed.error.message);
+    const input = parsed.data;
+    const destination = [
+      ...input.Destination.ToAddresses,
+      ...input.Destination.CcAddresses,
+      ...input.Destination.BccAddresses,
+    ];
+    if (destination.length === 0 || destination.length > 50) {
+      return sesError(res, 400, 'BadRequestException', 'Destination must list 1 to 50 recipients');
+    }
+    const index = this.faults.findIndex((f) => !f.recipient || destination.includes(f.recipient));
+    const fault = this.faults[index];
     if (fault) {
       fault.count--;
-      if (fault.count <= 0) this.faults.shift();
+      if (fault.count <= 0) this.faults.splice(index, 1);
       switch (fault.kind) {
         case 'throttle':
           return sesError(res, 429, 'TooManyRequestsException', 'Maximum sending rate exceeded.');
         case 'error':
-          return sesError(res, 500, 'InternalFailure', 'The request processing has failed because of an unknown error.');
+          return sesError(
+            res,
+            500,
+            'InternalFailure',
+            'The request processing has failed because of an unknown error.',
+          );
         case 'reject':
-          return sesError(res, 400, 'MessageRejected', 'Email address is not verified. The following identities failed the check.');
+          return sesError(
+            res,
+            400,
+            'MessageRejected',
+            'Email address is not verified. The following identities failed the check.',
+          );
         case 'drop':
           req.socket.destroy();
           return;
         case 'hang':
           return; // never answer: the client's request timeout has to deal with it
       }
-    }
-    const body = await readBody(req, MAX_REQUEST_BYTES);
-    const parsed = sendEmailSchema.safeParse(JSON.parse(body.toString('utf8')));
-    if (!parsed.success) return sesError(res, 400, 'BadRequestException', parsed.error.message);
-    const input = parsed.data;
-    const destination = [...input.Destination.ToAddresses, ...input.Destination.CcAddresses, ...input.Destination.BccAddresses];
-    if (destination.length === 0 || destination.length > 50) {
-      return sesError(res, 400, 'BadRequestException', 'Destination must list 1 to 50 recipients');
     }
     const message: StoredMessage = {
       id: `${Date.now().toString(36)}-${randomUUID()}`,
@@ -180,7 +208,7 @@ export class SesStandIn extends EventEmitter {
       writeFileSync(join(this.outboxDir, `${message.id}.json`), JSON.stringify(meta));
     }
     this.emit('message', message);
-    json(res, 200, { MessageId: message.id });
+    sendJson(res, 200, { MessageId: message.id });
   }
 
   private page(res: ServerResponse): void {
@@ -192,7 +220,11 @@ export class SesStandIn extends EventEmitter {
         const subject = headerValue(headers, 'subject') ?? '(no subject)';
         return `<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.from ?? '')}</td><td>${esc(m.destination.join(', '))}</td>
 <td><details><summary>${esc(subject)}</summary><pre>${esc(headers)}</pre></details></td>
-<td>${esc(Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' '))}</td>
+<td>${esc(
+          Object.entries(m.tags)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+        )}</td>
 <td><a href="/api/messages/${m.id}.eml">raw (${m.raw.length} bytes)</a></td></tr>`;
       })
       .join('\n');
@@ -224,7 +256,7 @@ function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 }
@@ -244,4 +276,12 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text || '{}');
+  } catch {
+    return undefined;
+  }
 }

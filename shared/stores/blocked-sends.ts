@@ -39,7 +39,9 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
     const at = new Date().toISOString();
     const full: BlockedSend = { ...entry, at, id: `${at}#${randomBytes(6).toString('hex')}` };
     try {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: full.controller, sk: full.id, ...full } }));
+      await this.db.send(
+        new PutCommand({ TableName: this.table, Item: { pk: full.controller, sk: full.id, ...full } }),
+      );
     } catch (err) {
       throw new StoreUnavailableError('blocked-send record', { cause: err });
     }

@@ -1,0 +1,165 @@
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { normaliseAddress, normaliseDomain } from '../shared/address.ts';
+import type { FairsendConfig } from '../shared/config.ts';
+import { ConfigError, StoreUnavailableError } from '../shared/errors.ts';
+import { hashPassword } from '../shared/password.ts';
+import { DynamoBlockedSendLog } from '../shared/stores/blocked-sends.ts';
+import { createDynamoClient } from '../shared/stores/dynamo.ts';
+import { DynamoOppositionList, domainSubject } from '../shared/stores/opposition-list.ts';
+import { DynamoSendLog } from '../shared/stores/send-log.ts';
+import { loadLocalConfig } from './local/local-config.ts';
+
+const USAGE = `usage: npm run fairsend -- <command> [options]
+
+  blocked [--controller ID] [--limit N] [--json]      refused recipients, newest first
+  oppositions [--controller ID] [--json]              the opposition list
+  oppose <address|@domain> [--controller ID] [--note TEXT]
+                                                      add an opposition (origin "manual")
+  sent <address> [--controller ID] [--json]           copies sent to one person
+  hash-password                                       read a password on stdin, print its scrypt hash
+
+The config is FAIRSEND_CONFIG (default: the local demo config); for the local stack,
+"npm start" must be running.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      controller: { type: 'string' },
+      limit: { type: 'string' },
+      note: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (!command || values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+
+  if (command === 'hash-password') {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
+    const password = (await rl.question(process.stdin.isTTY ? 'password: ' : '')).trim();
+    rl.close();
+    if (password.length < 12) {
+      process.stderr.write('refusing a password shorter than 12 characters\n');
+      return 2;
+    }
+    process.stdout.write(`${await hashPassword(password)}\n`);
+    return 0;
+  }
+
+  const { config } = await loadLocalConfig();
+  const controller = pickController(config, values.controller);
+  const db = createDynamoClient(config.dynamodb);
+  const { tables } = config.dynamodb;
+  const print = (rows: unknown[], line: (row: never) => string) => {
+    if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else if (rows.length === 0) process.stdout.write('(none)\n');
+    else for (const row of rows) process.stdout.write(`${line(row as never)}\n`);
+  };
+
+  try {
+    switch (command) {
+      case 'blocked': {
+        const limit = values.limit ? Number(values.limit) : 50;
+        const rows = await new DynamoBlockedSendLog(db, tables.blockedSends).list(controller, { limit });
+        print(rows, (r: Awaited<ReturnType<DynamoBlockedSendLog['list']>>[number]) =>
+          [
+            r.at,
+            r.recipient,
+            `rule=${r.rule}`,
+            `user=${r.user}`,
+            `from=${r.mailFrom}`,
+            r.subject ? `subject=${JSON.stringify(r.subject)}` : '',
+            r.messageId ? `message-id=${r.messageId}` : '',
+          ]
+            .filter(Boolean)
+            .join('  '),
+        );
+        return 0;
+      }
+      case 'oppositions': {
+        const rows = await new DynamoOppositionList(db, tables.oppositions).list(controller);
+        print(
+          rows,
+          (r: Awaited<ReturnType<DynamoOppositionList['list']>>[number]) =>
+            `${r.subject}  origin=${r.origin}  requested=${r.requestedAt}  effective=${r.effectiveAt}  ${JSON.stringify(r.evidence)}`,
+        );
+        return 0;
+      }
+      case 'oppose': {
+        const target = rest[0] ?? '';
+        const subject = target.startsWith('@')
+          ? (() => {
+              const domain = normaliseDomain(target.slice(1));
+              return domain ? domainSubject(domain) : null;
+            })()
+          : (normaliseAddress(target)?.address ?? null);
+        if (!subject) {
+          process.stderr.write(`"${target}" is neither an address nor @domain\n`);
+          return 2;
+        }
+        const now = new Date().toISOString();
+        const result = await new DynamoOppositionList(db, tables.oppositions).add({
+          controller,
+          subject,
+          origin: 'manual',
+          requestedAt: now,
+          effectiveAt: now,
+          evidence: { by: process.env.USER ?? 'cli', ...(values.note ? { note: values.note } : {}) },
+        });
+        process.stdout.write(
+          result.created
+            ? `${subject} is now on ${controller}'s opposition list\n`
+            : `${subject} was already on the list (origin ${result.entry.origin}, since ${result.entry.effectiveAt})\n`,
+        );
+        return 0;
+      }
+      case 'sent': {
+        const address = normaliseAddress(rest[0] ?? '');
+        if (!address) {
+          process.stderr.write('give an address\n');
+          return 2;
+        }
+        const rows = await new DynamoSendLog(db, tables.sendLog).history(controller, address.address);
+        print(
+          rows,
+          (r: Awaited<ReturnType<DynamoSendLog['history']>>[number]) =>
+            `${r.at}  ${r.recipient}  ses=${r.sesMessageId}  purpose=${r.purpose ?? '-'}  user=${r.user}`,
+        );
+        return 0;
+      }
+      default:
+        process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } finally {
+    db.destroy();
+  }
+}
+
+function pickController(config: FairsendConfig, wanted: string | undefined): string {
+  const ids = Object.keys(config.controllers);
+  if (wanted) {
+    if (!config.controllers[wanted]) throw new ConfigError(`unknown controller "${wanted}" (known: ${ids.join(', ')})`);
+    return wanted;
+  }
+  if (ids.length === 1) return ids[0]!;
+  throw new ConfigError(`several controllers are configured; pick one with --controller (${ids.join(', ')})`);
+}
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else if (err instanceof StoreUnavailableError)
+      process.stderr.write(`${err.message}\nIs DynamoDB reachable? For the local stack, run "npm start" first.\n`);
+    else process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

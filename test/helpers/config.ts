@@ -1,0 +1,59 @@
+import { type FairsendConfig, parseConfig } from '../../shared/config.ts';
+import { hashPassword } from '../../shared/password.ts';
+
+export const PASSWORD = 'correct horse battery staple';
+
+let hash: Promise<string> | undefined;
+
+/** A two-company config for tests; every port is 0 (the OS picks). */
+export async function testConfig(overrides: (raw: Record<string, any>) => void = () => {}): Promise<FairsendConfig> {
+  hash ??= hashPassword(PASSWORD);
+  const passwordHash = await hash;
+  const raw: Record<string, any> = {
+    controllers: {
+      acme: {
+        legalName: 'ACME Prospection SARL',
+        postalAddress: '1 place de la Gare, 69002 Lyon, France',
+        contactEmail: 'contact@acme.example',
+        privacyEmail: 'dpo@acme.example',
+        defaultLanguage: 'fr',
+        allowedSenders: ['acme.example'],
+      },
+      globex: {
+        legalName: 'Globex GmbH',
+        postalAddress: 'Hauptstraße 1, 10115 Berlin, Deutschland',
+        contactEmail: 'info@globex.example',
+        defaultLanguage: 'de',
+        allowedSenders: ['globex.example'],
+      },
+    },
+    purposes: {
+      'acme-prospecting': {
+        controller: 'acme',
+        description: 'B2B prospecting',
+        legalBasis: 'legitimate-interest',
+        reason: { fr: 'Votre fonction est liée à nos services.', en: 'Your role relates to our services.' },
+      },
+    },
+    smtpUsers: {
+      alice: {
+        passwordHash,
+        controller: 'acme',
+        allowedFrom: ['acme.example'],
+        defaultPurpose: 'acme-prospecting',
+      },
+      gunter: { passwordHash, controller: 'globex', allowedFrom: ['gunter@globex.example'] },
+    },
+    smtp: { starttlsPort: 0, implicitTlsPort: 0, maxMessageBytes: 2 * 1024 * 1024, maxRecipients: 50 },
+    ses: {
+      maxSendRate: 1000,
+      retryDeadlineMs: 2000,
+      requestTimeoutMs: 2000,
+      configurationSet: 'fairsend-test',
+    },
+    dynamodb: { requestTimeoutMs: 1500 },
+    http: { port: 0 },
+  };
+  overrides(raw);
+  return parseConfig(raw, 'test config');
+}

@@ -1,0 +1,130 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import nodemailer from 'nodemailer';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { PASSWORD } from './config.ts';
+import { testCertificate } from './stack.ts';
+
+export interface SendOptions {
+  user?: string;
+  pass?: string;
+  from: string;
+  to: string[];
+  raw: string | Buffer;
+  implicitTls?: boolean;
+}
+
+/** Sends with nodemailer's real SMTP client over STARTTLS (or implicit TLS), trusting our test CA. */
+export async function sendWithNodemailer(stack: LocalStack, options: SendOptions) {
+  const { cert } = await testCertificate();
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: options.implicitTls ? stack.smtp.implicitTls.port : stack.smtp.starttls.port,
+    secure: options.implicitTls ?? false,
+    requireTLS: true,
+    auth: { user: options.user ?? 'alice', pass: options.pass ?? PASSWORD },
+    tls: { ca: cert, servername: 'localhost' },
+  });
+  try {
+    return await transport.sendMail({ envelope: { from: options.from, to: options.to }, raw: options.raw });
+  } finally {
+    transport.close();
+  }
+}
+
+/** The reply nodemailer got for a failed send: "550 5.7.1 ..." */
+export function smtpErrorOf(err: unknown): { responseCode?: number; response?: string; rejected?: string[] } {
+  return err as { responseCode?: number; response?: string; rejected?: string[] };
+}
+
+/**
+ * A raw SMTP conversation, line by line: for what nodemailer would never send (bare LF,
+ * pipelined junk, plain-text AUTH).
+ */
+export class RawSmtp {
+  private socket: net.Socket | tls.TLSSocket;
+  private buffer = '';
+  private waiters: (() => void)[] = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    this.attach();
+  }
+
+  static async connect(port: number): Promise<RawSmtp> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const client = new RawSmtp(socket);
+    await client.reply(); // greeting
+    return client;
+  }
+
+  private attach(): void {
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString('latin1');
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.socket.on('close', () => {
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.socket.on('error', () => undefined);
+  }
+
+  /** Reads one complete (possibly multi-line) reply. */
+  async reply(timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this.buffer.match(/^(?:\d{3}-[^\r\n]*\r\n)*\d{3}(?: [^\r\n]*)?\r\n/);
+      if (match) {
+        this.buffer = this.buffer.slice(match[0].length);
+        return match[0].trimEnd();
+      }
+      if (this.socket.destroyed) return `(closed) ${this.buffer}`;
+      if (Date.now() > deadline) throw new Error(`no SMTP reply; buffer: ${JSON.stringify(this.buffer)}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  async command(line: string): Promise<string> {
+    this.write(`${line}\r\n`);
+    return this.reply();
+  }
+
+  async startTls(): Promise<void> {
+    const reply = await this.command('STARTTLS');
+    if (!reply.startsWith('220')) throw new Error(`STARTTLS refused: ${reply}`);
+    const { cert } = await testCertificate();
+    const secure = tls.connect({ socket: this.socket as net.Socket, ca: cert, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    this.socket.removeAllListeners('data');
+    this.socket = secure;
+    this.buffer = '';
+    this.attach();
+  }
+
+  /** EHLO, STARTTLS, EHLO, AUTH PLAIN. */
+  async login(user = 'alice', pass = PASSWORD): Promise<void> {
+    await this.command('EHLO client.example');
+    await this.startTls();
+    await this.command('EHLO client.example');
+    const reply = await this.command(`AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`);
+    if (!reply.startsWith('235')) throw new Error(`login failed: ${reply}`);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
