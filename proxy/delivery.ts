@@ -16,8 +16,8 @@ export interface DeliveryRequest {
   /** The submitted message (after line-ending normalisation): the idempotency key is its hash. */
   raw: Buffer;
   messageId: string | undefined;
-  /** Builds the copy for one recipient. */
-  copyFor(recipient: string): Uint8Array;
+  /** Builds the copy for one recipient (with its own unsubscribe token); `copyId` links the token to the send log. */
+  copyFor(recipient: string): { raw: Uint8Array; copyId: string };
 }
 
 export type CopyOutcome =
@@ -94,13 +94,14 @@ export class Delivery {
     }
     this.inFlight.add(flightKey);
     try {
+      const copy = request.copyFor(recipient);
       const sesMessageId = await this.sender.send({
         recipient,
         from: request.from,
-        raw: request.copyFor(recipient),
+        raw: copy.raw,
         tags: { controller: request.controller, purpose: request.purpose ?? 'none', user: request.user },
       });
-      await this.record(request, key, recipient, sesMessageId);
+      await this.record(request, key, recipient, sesMessageId, copy.copyId);
       return { recipient, status: 'sent', sesMessageId };
     } catch (err) {
       if (err instanceof SesPermanentError) return { recipient, status: 'permanent', reason: err.message };
@@ -112,8 +113,15 @@ export class Delivery {
   }
 
   /** SES took the copy: it must be remembered, or a retry would send it twice. */
-  private async record(request: DeliveryRequest, key: string, recipient: string, sesMessageId: string): Promise<void> {
+  private async record(
+    request: DeliveryRequest,
+    key: string,
+    recipient: string,
+    sesMessageId: string,
+    copyId: string,
+  ): Promise<void> {
     const copy = {
+      copyId,
       controller: request.controller,
       purpose: request.purpose,
       user: request.user,

@@ -10,16 +10,18 @@ import {
 } from 'smtp-server';
 import { matchesSenderPattern, type NormalisedAddress, normaliseAddress } from '../shared/address.ts';
 import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
-import { SmtpReply, StoreUnavailableError } from '../shared/errors.ts';
+import { SmtpReply } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { decoyHash, verifyPassword } from '../shared/password.ts';
 import type { BlockedSend, BlockedSendLog } from '../shared/stores/blocked-sends.ts';
+import type { ContactStore } from '../shared/stores/contacts.ts';
 import type { OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
 import { Delivery } from './delivery.ts';
 import { normaliseLineEndings } from './line-endings.ts';
+import { MessagePipeline } from './message-pipeline.ts';
 import type { CopySender } from './ses-sender.ts';
-import { outgoingHeaders, parseSubmitted } from './submitted-message.ts';
+import { parseSubmitted } from './submitted-message.ts';
 
 export interface RelayDependencies {
   config: FairsendConfig;
@@ -27,6 +29,7 @@ export interface RelayDependencies {
   oppositions: OppositionList;
   blockedSends: BlockedSendLog;
   sendLog: SendLog;
+  contacts: ContactStore;
   sender: CopySender;
   log: Logger;
 }
@@ -48,11 +51,11 @@ export interface RelayAddresses {
 export class Relay {
   private readonly servers: SMTPServer[];
   private readonly transactions = new WeakMap<object, Transaction>();
-  private readonly delivery: Delivery;
+  private readonly pipeline: MessagePipeline;
 
   constructor(private readonly deps: RelayDependencies) {
     const { smtp, ses } = deps.config;
-    this.delivery = new Delivery(
+    const delivery = new Delivery(
       deps.sender,
       deps.sendLog,
       {
@@ -62,6 +65,7 @@ export class Relay {
       },
       deps.log,
     );
+    this.pipeline = new MessagePipeline(deps.config, deps.contacts, deps.blockedSends, delivery, deps.log);
     const common = {
       name: smtp.hostname,
       banner: 'Fairsend submission service',
@@ -267,39 +271,21 @@ export class Relay {
         .catch((err: unknown) => this.deps.log.warn('blocked-send.annotate-failed', { err }));
     }
 
-    const recipients = [
-      ...new Set(
-        session.envelope.rcptTo.map((r) => normaliseAddress(r.address)?.address).filter((a) => a !== undefined),
-      ),
-    ];
-    const copy = Buffer.concat([outgoingHeaders(message), message.body]);
-    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    const result = await this.delivery.deliver({
-      controller: entry.controller,
-      purpose: entry.defaultPurpose,
+    const recipients = new Map<string, NormalisedAddress>();
+    for (const rcpt of session.envelope.rcptTo) {
+      const address = normaliseAddress(rcpt.address);
+      if (address) recipients.set(address.address, address);
+    }
+    return this.pipeline.process({
       user: name,
-      mailFrom,
-      from: message.from[0]!.address,
-      recipients,
-      raw: lines.message,
-      messageId: message.messageId,
-      copyFor: () => copy,
+      entry,
+      mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      recipients: [...recipients.values()],
+      message,
     });
-    this.deps.log.info('smtp.message', {
-      user: name,
-      controller: entry.controller,
-      recipients: recipients.length,
-      result: result.summary,
-      reply: result.reply?.toString() ?? '250',
-    });
-    if (result.reply) throw result.reply;
-    const ids = result.outcomes.map((o) => ('sesMessageId' in o ? o.sesMessageId : '')).join(' ');
-    return `2.0.0 Ok: ${result.summary} (${ids.length > 200 ? `${ids.slice(0, 200)}...` : ids})`;
   }
 }
 
 function allowedFor(user: SmtpUser, address: NormalisedAddress): boolean {
   return user.allowedFrom.some((pattern) => matchesSenderPattern(address, pattern));
 }
-
-export { StoreUnavailableError };

@@ -87,10 +87,3 @@ function parseAddressList(value: string): NormalisedAddress[] | null {
   }
   return out;
 }
-
-/** The header block of the copy SES gets: Bcc never leaves (RFC 5322 §3.6.3). */
-export function outgoingHeaders(message: SubmittedMessage): Buffer {
-  const headers = new Headers(message.headerBytes);
-  headers.remove('bcc');
-  return headers.build();
-}

@@ -37,6 +37,13 @@ export const controllerSchema = z.object({
   defaultLanguage: language.default('fr'),
   /** Domains or addresses this company may send from. */
   allowedSenders: z.array(senderPattern).min(1),
+  /** Last-resort reason for contact and data source (message header > contact > purpose > these). */
+  defaultReason: localisedText.optional(),
+  defaultDataSource: z.string().min(1).optional(),
+  /** Footer templates replacing the built-in ones, per language (see README, "Footer templates"). */
+  footerTemplates: z
+    .partialRecord(language, z.object({ text: z.string().min(1), html: z.string().min(1) }))
+    .default({}),
 });
 
 export const purposeSchema = z.object({
@@ -45,6 +52,13 @@ export const purposeSchema = z.object({
   legalBasis: z.enum(['legitimate-interest', 'consent']),
   /** Default "why you receive this message" text. */
   reason: localisedText,
+  /** Default data source for the first-contact notice, e.g. "the Salon IT Paris 2026 visitor list". */
+  dataSource: z.string().min(1).optional(),
+  /** Professions this purpose targets; a recipient recorded with another one is flagged or blocked. */
+  targetProfessions: z.array(z.string().min(1)).optional(),
+  professionMismatch: z.enum(['warn', 'block']).default('warn'),
+  /** A legitimate-interest purpose sent to a consumer mailbox with no professional record. */
+  consumerMailbox: z.enum(['warn', 'block']).default('block'),
 });
 
 export const smtpUserSchema = z.object({
@@ -111,6 +125,33 @@ export const configSchema = z
         idempotencyWindowHours: positiveInt.default(7 * 24),
       })
       .prefault({}),
+    tokens: z.object({
+      /** Key id used for new unsubscribe tokens. */
+      activeKeyId: z.string().regex(/^[a-z0-9]{1,16}$/, 'use 1 to 16 lower-case letters or digits'),
+      /** Every key still accepted (secrets: set them from the environment). */
+      keys: z.record(
+        z.string().regex(/^[a-z0-9]{1,16}$/),
+        z.string().min(32, 'use a secret of at least 32 characters'),
+      ),
+      /** How long a link in a sent message keeps working. */
+      maxAgeDays: positiveInt.min(365).default(730),
+    }),
+    unsubscribe: z
+      .object({
+        /** mailto: target of List-Unsubscribe; the token travels in the subject. */
+        mailto: z.email().optional(),
+      })
+      .prefault({}),
+    policy: z
+      .object({
+        /** Consumer mailbox domains; replaces the shipped list when given. */
+        consumerDomains: z.array(z.string().min(3)).optional(),
+        /** Added to the shipped (or given) list. */
+        extraConsumerDomains: z.array(z.string().min(3)).default([]),
+        /** A first-contact claim by a message never sent expires after this long. */
+        firstContactClaimHours: positiveInt.default(24),
+      })
+      .prefault({}),
     http: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -126,6 +167,13 @@ export const configSchema = z
         code: 'custom',
         path: ['ses', 'retryDeadlineMs'],
         message: `must be at least ses.requestTimeoutMs (${config.ses.requestTimeoutMs}), or a hung request leaves no time to retry`,
+      });
+    }
+    if (!config.tokens.keys[config.tokens.activeKeyId]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokens', 'activeKeyId'],
+        message: `no key "${config.tokens.activeKeyId}" in tokens.keys`,
       });
     }
     const controllers = Object.keys(config.controllers);

@@ -17,18 +17,20 @@ export function configFile(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.FAIRSEND_CONFIG ?? DEMO_CONFIG);
 }
 
-export interface LocalCredentials {
-  [user: string]: { password: string; passwordHash: string };
+export interface LocalSecrets {
+  smtpUsers: Record<string, { password: string; passwordHash: string }>;
+  tokenKeys: Record<string, string>;
 }
 
 /**
- * Loads the config for the local stack and the CLI. SMTP users declared without a passwordHash
- * get a random password, created once and kept in .data/local-credentials.json (mode 600), so
- * `npm start` needs no set-up and the banner can show the password.
+ * Loads the config for the local stack and the CLI. What a demo needs but must not be committed
+ * is made once and kept in .data/local-secrets.json (mode 600): a random password for each SMTP
+ * user declared without a passwordHash (the banner shows it), and an unsubscribe-token key when
+ * the config has no `tokens`.
  */
 export async function loadLocalConfig(
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ config: FairsendConfig; file: string; credentials: LocalCredentials }> {
+): Promise<{ config: FairsendConfig; file: string; secrets: LocalSecrets }> {
   const file = configFile(env);
   let raw: Record<string, unknown>;
   try {
@@ -36,24 +38,34 @@ export async function loadLocalConfig(
   } catch (err) {
     throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
   }
-  const withEnv = applyEnvOverrides(raw, env) as { smtpUsers?: Record<string, { passwordHash?: string }> };
-  const credentialsFile = join(dataDir(env), 'local-credentials.json');
-  const credentials: LocalCredentials = existsSync(credentialsFile)
-    ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as LocalCredentials)
-    : {};
+  const withEnv = applyEnvOverrides(raw, env) as {
+    smtpUsers?: Record<string, { passwordHash?: string }>;
+    tokens?: unknown;
+  };
+  const secretsFile = join(dataDir(env), 'local-secrets.json');
+  const secrets: LocalSecrets = existsSync(secretsFile)
+    ? (JSON.parse(readFileSync(secretsFile, 'utf8')) as LocalSecrets)
+    : { smtpUsers: {}, tokenKeys: {} };
   let changed = false;
   for (const [user, entry] of Object.entries(withEnv.smtpUsers ?? {})) {
     if (!entry || typeof entry !== 'object' || entry.passwordHash) continue;
-    if (!credentials[user]) {
+    if (!secrets.smtpUsers[user]) {
       const password = randomBytes(12).toString('base64url');
-      credentials[user] = { password, passwordHash: await hashPassword(password) };
+      secrets.smtpUsers[user] = { password, passwordHash: await hashPassword(password) };
       changed = true;
     }
-    entry.passwordHash = credentials[user].passwordHash;
+    entry.passwordHash = secrets.smtpUsers[user].passwordHash;
+  }
+  if (withEnv.tokens === undefined) {
+    if (!secrets.tokenKeys.local) {
+      secrets.tokenKeys.local = randomBytes(32).toString('base64url');
+      changed = true;
+    }
+    withEnv.tokens = { activeKeyId: 'local', keys: { local: secrets.tokenKeys.local } };
   }
   if (changed) {
-    mkdirSync(dirname(credentialsFile), { recursive: true, mode: 0o700 });
-    writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+    mkdirSync(dirname(secretsFile), { recursive: true, mode: 0o700 });
+    writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
-  return { config: parseConfig(withEnv, file), file, credentials };
+  return { config: parseConfig(withEnv, file), file, secrets };
 }

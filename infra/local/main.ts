@@ -9,13 +9,13 @@ import { configuredCertificate, localCertificate } from './tls.ts';
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const dir = dataDir();
-  const { config, file, credentials } = await loadLocalConfig();
+  const { config, file, secrets } = await loadLocalConfig();
   const tls = config.smtp.tls ? configuredCertificate(config.smtp.tls) : await localCertificate(join(dir, 'tls'));
   const log = createLogger();
   const stack = await startLocalStack({ config, tls, dataDir: dir, log });
 
   const smtpHost = stack.smtp.starttls.address;
-  const users = Object.entries(credentials)
+  const users = Object.entries(secrets.smtpUsers)
     .filter(([user]) => config.smtpUsers[user])
     .map(([user, c]) => `    user ${user}   password ${c.password}`);
   const banner = [

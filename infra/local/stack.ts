@@ -8,6 +8,7 @@ import { type CopySender, SesV2Sender } from '../../proxy/ses-sender.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
 import { DynamoBlockedSendLog } from '../../shared/stores/blocked-sends.ts';
+import { DynamoContactStore } from '../../shared/stores/contacts.ts';
 import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
 import { DynamoOppositionList } from '../../shared/stores/opposition-list.ts';
 import { DynamoSendLog } from '../../shared/stores/send-log.ts';
@@ -38,6 +39,7 @@ export interface LocalStack {
     oppositions: DynamoOppositionList;
     blockedSends: DynamoBlockedSendLog;
     sendLog: DynamoSendLog;
+    contacts: DynamoContactStore;
   };
   httpServer: LocalHttpServer;
   relay: Relay;
@@ -93,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       oppositions: new DynamoOppositionList(db, config.dynamodb.tables.oppositions),
       blockedSends: new DynamoBlockedSendLog(db, config.dynamodb.tables.blockedSends),
       sendLog: new DynamoSendLog(db, config.dynamodb.tables.sendLog),
+      contacts: new DynamoContactStore(db, config.dynamodb.tables.contacts),
     };
     const sender: CopySender & { destroy?: () => void } = new SesV2Sender(config.ses);
     cleanups.push(async () => sender.destroy?.());

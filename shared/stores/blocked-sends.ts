@@ -11,15 +11,20 @@ export const blockedSendSchema = z.object({
   user: z.string(),
   mailFrom: z.string(),
   recipient: z.string(),
-  /** Which rule blocked: `opposition:address`, `opposition:domain`, `policy:...`. */
+  /** `blocked`: not sent; `flagged`: sent, but a rule asks a reviewer to look. */
+  outcome: z.enum(['blocked', 'flagged']).default('blocked'),
+  /** Which rule: `opposition:address`, `opposition:domain`, `policy:no-consent`, ... */
   rule: z.string(),
-  /** The reply the client got. */
-  reply: z.string(),
+  /** Why, in words. */
+  reason: z.string().optional(),
+  /** The reply the client got (blocked sends). */
+  reply: z.string().optional(),
+  purpose: z.string().optional(),
   subject: z.string().optional(),
   messageId: z.string().optional(),
 });
 export type BlockedSend = z.infer<typeof blockedSendSchema>;
-export type NewBlockedSend = Omit<BlockedSend, 'id' | 'at'>;
+export type NewBlockedSend = Omit<BlockedSend, 'id' | 'at' | 'outcome'> & { outcome?: BlockedSend['outcome'] };
 
 export interface BlockedSendLog {
   record(entry: NewBlockedSend): Promise<BlockedSend>;
@@ -37,7 +42,12 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
 
   async record(entry: NewBlockedSend): Promise<BlockedSend> {
     const at = new Date().toISOString();
-    const full: BlockedSend = { ...entry, at, id: `${at}#${randomBytes(6).toString('hex')}` };
+    const full: BlockedSend = {
+      ...entry,
+      outcome: entry.outcome ?? 'blocked',
+      at,
+      id: `${at}#${randomBytes(6).toString('hex')}`,
+    };
     try {
       await this.db.send(
         new PutCommand({ TableName: this.table, Item: { pk: full.controller, sk: full.id, ...full } }),

@@ -6,7 +6,7 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FairsendConfig } from '../config.ts';
 
 export type DynamoConfig = FairsendConfig['dynamodb'];
@@ -72,4 +72,28 @@ export async function ensureTables(client: DynamoDBDocumentClient, tables: Table
     }
   }
   return created;
+}
+
+/**
+ * Strongly consistent BatchGetItem over any number of keys: chunks of 100 (DynamoDB's limit),
+ * retrying unprocessed keys a few times. Throws rather than return a partial answer.
+ */
+export async function batchGetAll(
+  db: DynamoDBDocumentClient,
+  table: string,
+  keys: Record<string, unknown>[],
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
+    for (let attempt = 0; pending && pending.length > 0; attempt++) {
+      if (attempt > 5) throw new Error('DynamoDB kept leaving keys unprocessed');
+      const out: BatchGetCommandOutput = await db.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      items.push(...(out.Responses?.[table] ?? []));
+      pending = out.UnprocessedKeys?.[table]?.Keys;
+    }
+  }
+  return items;
 }

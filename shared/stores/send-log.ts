@@ -1,6 +1,4 @@
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
@@ -8,6 +6,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { StoreUnavailableError } from '../errors.ts';
+import { batchGetAll } from './dynamo.ts';
 
 /**
  * Every copy SES accepted. Two items per copy in one table:
@@ -23,6 +22,8 @@ export const sentCopySchema = z.object({
   recipient: z.string(),
   at: z.string(),
   sesMessageId: z.string(),
+  /** The id the copy's unsubscribe token carries. */
+  copyId: z.string().optional(),
   messageId: z.string().optional(),
   idempotencyKey: z.string(),
 });
@@ -42,29 +43,18 @@ export class DynamoSendLog implements SendLog {
   ) {}
 
   async alreadySent(key: string, recipients: string[], notBefore: Date): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
     const cutoff = notBefore.toISOString();
     try {
-      for (let i = 0; i < recipients.length; i += 100) {
-        let keys: Record<string, unknown>[] | undefined = recipients
-          .slice(i, i + 100)
-          .map((r) => ({ pk: `idem#${key}`, sk: r }));
-        for (let attempt = 0; keys && keys.length > 0; attempt++) {
-          if (attempt > 5) throw new Error('DynamoDB kept leaving keys unprocessed');
-          const out: BatchGetCommandOutput = await this.db.send(
-            new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
-          );
-          for (const item of out.Responses?.[this.table] ?? []) {
-            const copy = sentCopySchema.parse(item);
-            if (copy.at >= cutoff) found.set(copy.recipient, copy.sesMessageId);
-          }
-          keys = out.UnprocessedKeys?.[this.table]?.Keys;
-        }
-      }
+      const items = await batchGetAll(
+        this.db,
+        this.table,
+        recipients.map((r) => ({ pk: `idem#${key}`, sk: r })),
+      );
+      const copies = items.map((item) => sentCopySchema.parse(item)).filter((copy) => copy.at >= cutoff);
+      return new Map(copies.map((copy) => [copy.recipient, copy.sesMessageId]));
     } catch (err) {
       throw new StoreUnavailableError('send-log lookup', { cause: err });
     }
-    return found;
   }
 
   async record(copy: SentCopy): Promise<void> {

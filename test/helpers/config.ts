@@ -33,6 +33,14 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
         description: 'B2B prospecting',
         legalBasis: 'legitimate-interest',
         reason: { fr: 'Votre fonction est liée à nos services.', en: 'Your role relates to our services.' },
+        dataSource: 'le fichier des visiteurs du Salon IT Lyon 2026',
+      },
+      'globex-outreach': {
+        controller: 'globex',
+        description: 'Kaltakquise B2B',
+        legalBasis: 'legitimate-interest',
+        reason: 'Ihre Funktion betrifft unsere Produkte.',
+        dataSource: 'Messe Hannover 2026',
       },
     },
     smtpUsers: {
@@ -42,7 +50,12 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
         allowedFrom: ['acme.example'],
         defaultPurpose: 'acme-prospecting',
       },
-      gunter: { passwordHash, controller: 'globex', allowedFrom: ['gunter@globex.example'] },
+      gunter: {
+        passwordHash,
+        controller: 'globex',
+        allowedFrom: ['gunter@globex.example'],
+        defaultPurpose: 'globex-outreach',
+      },
     },
     smtp: { starttlsPort: 0, implicitTlsPort: 0, maxMessageBytes: 2 * 1024 * 1024, maxRecipients: 50 },
     ses: {
@@ -52,7 +65,12 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
       configurationSet: 'fairsend-test',
     },
     dynamodb: { requestTimeoutMs: 1500 },
-    http: { port: 0 },
+    http: { port: 0, publicBaseUrl: 'https://unsubscribe.acme.example' },
+    tokens: {
+      activeKeyId: 'k2',
+      keys: { k1: 'an old secret that is still accepted 1234', k2: 'the current secret for new unsubscribe links' },
+    },
+    unsubscribe: { mailto: 'unsubscribe@acme.example' },
   };
   overrides(raw);
   return parseConfig(raw, 'test config');

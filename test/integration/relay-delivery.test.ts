@@ -1,3 +1,4 @@
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -47,7 +48,9 @@ describe('one SES call per recipient', () => {
       expect(text).not.toContain('secret@client.example');
       expect(text).toContain('To: bob@client.example\r\n');
       expect(text).toContain('Cc: dave@client.example\r\n');
-      expect(text.endsWith('Bonjour,\r\nceci est un test.\r\n')).toBe(true);
+      const parsed = await simpleParser(message.raw);
+      expect(parsed.text).toMatch(/^Bonjour,\nceci est un test\.\n/);
+      expect(parsed.headers.has('bcc')).toBe(false);
     }
   });
 

@@ -96,9 +96,10 @@ describe('line endings (SMTP smuggling)', () => {
     smtp.write('From: alice@acme.example\nTo: bob@client.example\nSubject: lf\n\nline one\nline two\r\n.\r\n');
     expect(await smtp.reply()).toMatch(/^250 /);
     smtp.close();
-    expect(stack.ses!.messages[0]!.raw.toString()).toBe(
-      'From: alice@acme.example\r\nTo: bob@client.example\r\nSubject: lf\r\n\r\nline one\r\nline two\r\n',
-    );
+    const sent = stack.ses!.messages[0]!.raw.toString();
+    expect(sent).not.toMatch(/[^\r]\n|\r[^\n]/);
+    expect(sent).toContain('\r\nFrom: alice@acme.example\r\nTo: bob@client.example\r\nSubject: lf\r\n');
+    expect(sent).toContain('\r\n\r\nline one\r\nline two\r\n');
   });
 });
 

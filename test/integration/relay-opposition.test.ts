@@ -1,3 +1,4 @@
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { startLocalStack } from '../../infra/local/stack.ts';
@@ -56,8 +57,20 @@ describe('opposition list at RCPT', () => {
       expect.arrayContaining([['bob@client.example'], ['dave@client.example']]),
     );
     expect(sent).toHaveLength(2);
+    const originalHeaders = raw.slice(0, raw.indexOf('\r\n\r\n') + 4);
     for (const message of sent) {
-      expect(message.raw.equals(Buffer.from(raw))).toBe(true);
+      // The client's header block, byte for byte, after Fairsend's two List-Unsubscribe headers.
+      const text = message.raw.toString('utf8');
+      const afterListHeaders = text.slice(
+        text.indexOf('List-Unsubscribe=One-Click\r\n') + 'List-Unsubscribe=One-Click\r\n'.length,
+      );
+      expect(
+        afterListHeaders.startsWith(
+          originalHeaders.replace('Content-Transfer-Encoding: 8bit', 'Content-Transfer-Encoding: quoted-printable'),
+        ),
+      ).toBe(true);
+      const parsed = await simpleParser(message.raw);
+      expect(parsed.text).toMatch(/^Bonjour,\nceci est un test\.\n\n_+\nMessage envoyé par ACME Prospection SARL/);
       expect(message.tags).toMatchObject({ controller: 'acme', purpose: 'acme-prospecting' });
       expect(message.configurationSet).toBe('fairsend-test');
     }

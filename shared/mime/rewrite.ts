@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { Headers, type MimeNode, Splitter } from '@zone-eu/mailsplit';
+import type { RenderedFooter } from '../footer.ts';
+import { declareUtf8, hasHtmlFooter, insertHtmlFooter } from './html-footer.ts';
+import { decodeCharset, decodeTransfer, encodeText, knownCharset } from './text-codec.ts';
+
+/**
+ * The per-recipient rewrite, done in two steps so that a message to N recipients is parsed once
+ * and its attachments are never copied per recipient:
+ *
+ * 1. `buildTemplate` splits the message once with mailsplit. Every byte it will not touch is kept
+ *    as the Buffer mailsplit produced (attachments, other parts, boundaries). The last inline
+ *    text/plain part and the last inline text/html part outside signed, encrypted or embedded
+ *    messages become *slots*: decoded to text once, with their headers switched to UTF-8.
+ * 2. `renderCopy` fills the slots with the recipient's footer, re-encodes only those parts, and
+ *    joins the shared Buffers.
+ *
+ * A message with no such part (only an attachment, only a calendar, a signed or encrypted
+ * message) is wrapped: a multipart/mixed whose first part is the footer and whose second part is
+ * the original body, unaltered (so an S/MIME or PGP signature over it still verifies).
+ */
+
+interface TextSlot {
+  kind: 'plain' | 'html';
+  /** The part's header block (empty for the root part, whose headers are the message's). */
+  headers: Buffer;
+  text: string;
+  encoding: 'base64' | 'quoted-printable';
+}
+
+type Segment = Buffer | TextSlot;
+
+export interface MessageTemplate {
+  /** Root header block (Bcc, X-Fairsend-* and any List-Unsubscribe removed; Message-ID ensured). */
+  rootHeaders: Buffer;
+  segments: Segment[];
+  messageId: string;
+  /** Parts that already carried a Fairsend footer (left as they are). */
+  alreadyFootered: number;
+  wrapped: boolean;
+  /** Size of the shared bytes, for memory budgeting. */
+  sharedBytes: number;
+}
+
+export type TemplateResult = { ok: true; template: MessageTemplate } | { ok: false; reason: string };
+
+/** Root headers removed before sending: Bcc never leaves; ours are instructions; the client's unsubscribe headers are replaced. */
+const STRIPPED = /^(bcc|x-fairsend-[\w-]+|list-unsubscribe|list-unsubscribe-post)$/i;
+const CONTENT_HEADERS = /^(content-[\w-]+|mime-version)$/i;
+export const MAX_DEPTH = 40;
+
+interface Draft {
+  node: MimeNode;
+  root: boolean;
+  headers: Buffer;
+  body: Buffer[];
+}
+
+export async function buildTemplate(
+  raw: Buffer,
+  options: { hostname: string; textMarker: string },
+): Promise<TemplateResult> {
+  let items: { type: string; node?: MimeNode; value?: Buffer }[];
+  try {
+    items = await split(raw);
+  } catch (err) {
+    return { ok: false, reason: `the MIME structure cannot be read (${(err as Error).message})` };
+  }
+
+  const first = items[0];
+  if (first?.type !== 'node' || !first.node) return { ok: false, reason: 'the message has no header block' };
+  const root = first.node;
+  const segments: (Segment | Draft)[] = [];
+  const drafts: Draft[] = [];
+  let current: Draft | null = null;
+
+  for (const item of items) {
+    if (item.type === 'node') {
+      const node = item.node!;
+      if (depth(node) > MAX_DEPTH)
+        return { ok: false, reason: `MIME parts are nested deeper than ${MAX_DEPTH} levels` };
+      const isRoot = node === root;
+      if (eligible(node)) {
+        current = { node, root: isRoot, headers: isRoot ? Buffer.alloc(0) : node.getHeaders(), body: [] };
+        drafts.push(current);
+        segments.push(current);
+      } else {
+        current = null;
+        if (!isRoot) segments.push(node.getHeaders());
+      }
+    } else if (item.value && item.value.length > 0) {
+      if (item.type === 'body' && current) current.body.push(item.value);
+      else segments.push(item.value);
+    }
+  }
+
+  // Only the last inline text/plain and the last inline text/html part get the footer.
+  const chosen = new Set<Draft>();
+  for (const kind of ['text/plain', 'text/html']) {
+    const last = drafts.filter((d) => d.node.contentType === kind).at(-1);
+    if (last) chosen.add(last);
+  }
+
+  let alreadyFootered = 0;
+  const out: Segment[] = [];
+  for (const segment of segments) {
+    if (Buffer.isBuffer(segment) || !('node' in segment)) {
+      out.push(segment as Segment);
+      continue;
+    }
+    const draft = segment;
+    const restore = () => {
+      if (!draft.root) out.push(draft.headers);
+      out.push(...draft.body);
+    };
+    if (!chosen.has(draft)) {
+      restore();
+      continue;
+    }
+    const node = draft.node;
+    const isHtml = node.contentType === 'text/html';
+    let text = decodeCharset(decodeTransfer(Buffer.concat(draft.body), node.encoding), node.charset);
+    if (isHtml ? hasHtmlFooter(text) : text.includes(options.textMarker)) {
+      alreadyFootered++;
+      restore();
+      continue;
+    }
+    if (isHtml) text = declareUtf8(text);
+    const encoding = node.encoding === 'base64' ? 'base64' : 'quoted-printable';
+    node.setCharset('utf-8');
+    (node.headers as Headers).update('Content-Transfer-Encoding', encoding);
+    out.push({
+      kind: isHtml ? 'html' : 'plain',
+      headers: draft.root ? Buffer.alloc(0) : node.getHeaders(),
+      text,
+      encoding,
+    });
+  }
+
+  const rootHeaders = root.headers as Headers;
+  for (const line of rootHeaders.getList().slice()) {
+    if (STRIPPED.test(line.key)) rootHeaders.remove(line.key);
+  }
+  let messageId = rootHeaders.getFirst('message-id');
+  if (!messageId) {
+    messageId = `<${randomBytes(12).toString('hex')}@${options.hostname}>`;
+    rootHeaders.add('Message-ID', messageId);
+  }
+
+  const slots = out.filter((s) => !Buffer.isBuffer(s)).length;
+  let wrapped = false;
+  let segmentsOut = out;
+  if (slots === 0 && alreadyFootered === 0) {
+    wrapped = true;
+    segmentsOut = wrap(rootHeaders, out);
+  }
+  const headerBytes = root.getHeaders();
+  const sharedBytes = segmentsOut.reduce(
+    (n, s) => n + (Buffer.isBuffer(s) ? s.length : s.text.length),
+    headerBytes.length,
+  );
+  return {
+    ok: true,
+    template: { rootHeaders: headerBytes, segments: segmentsOut, messageId, alreadyFootered, wrapped, sharedBytes },
+  };
+}
+
+/** One recipient's copy: their List-Unsubscribe headers, then the message with their footer. */
+export function renderCopy(template: MessageTemplate, footer: RenderedFooter, extraHeaders: string): Buffer {
+  const parts: Buffer[] = [Buffer.from(extraHeaders, 'utf8'), template.rootHeaders];
+  for (const segment of template.segments) {
+    if (Buffer.isBuffer(segment)) {
+      parts.push(segment);
+      continue;
+    }
+    const text =
+      segment.kind === 'html'
+        ? insertHtmlFooter(segment.text, footer.html)
+        : segment.text === ''
+          ? `${footer.text}\r\n`
+          : `${segment.text}${segment.text.endsWith('\n') ? '' : '\r\n'}\r\n${footer.text}\r\n`;
+    parts.push(segment.headers, encodeText(text, segment.encoding));
+  }
+  return Buffer.concat(parts);
+}
+
+/** A text/plain + text/html footer part for a wrapped message. */
+function footerAlternative(boundary: string): (Buffer | TextSlot)[] {
+  const slot = (kind: 'plain' | 'html'): TextSlot => ({
+    kind,
+    headers: Buffer.from(
+      `--${boundary}\r\nContent-Type: text/${kind}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`,
+    ),
+    text: kind === 'html' ? '<!doctype html><html><body></body></html>' : '',
+    encoding: 'quoted-printable',
+  });
+  return [
+    Buffer.from(`Content-Type: multipart/alternative; boundary="${boundary}"\r\n\r\n`),
+    slot('plain'),
+    Buffer.from('\r\n'),
+    slot('html'),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ];
+}
+
+function wrap(rootHeaders: Headers, body: Segment[]): Segment[] {
+  const outer = `fairsend-${randomBytes(12).toString('hex')}`;
+  const inner = `fairsend-alt-${randomBytes(12).toString('hex')}`;
+  const contentLines = rootHeaders.getList().filter((line) => CONTENT_HEADERS.test(line.key));
+  const innerHeaders = new Headers(
+    contentLines.filter((line) => !/^mime-version$/i.test(line.key)).map((line) => ({ ...line })),
+  ).build();
+  for (const line of contentLines) rootHeaders.remove(line.key);
+  rootHeaders.add('MIME-Version', '1.0');
+  rootHeaders.add('Content-Type', `multipart/mixed; boundary="${outer}"`);
+  const innerBlock = innerHeaders.length > 2 ? innerHeaders : Buffer.from('Content-Type: text/plain\r\n\r\n');
+  return [
+    Buffer.from(`This is a multi-part message in MIME format.\r\n--${outer}\r\n`),
+    ...footerAlternative(inner),
+    Buffer.from(`\r\n--${outer}\r\n`),
+    innerBlock,
+    ...body,
+    Buffer.from(`\r\n--${outer}--\r\n`),
+  ];
+}
+
+function eligible(node: MimeNode): boolean {
+  if (node.multipart) return false;
+  if (node.contentType !== 'text/plain' && node.contentType !== 'text/html') return false;
+  if (node.disposition === 'attachment' || node.filename) return false;
+  if (!knownCharset(node.charset)) return false;
+  for (let p = node.parentNode; p; p = p.parentNode) {
+    if (p.multipart === 'signed' || p.multipart === 'encrypted' || p.contentType === 'message/rfc822') return false;
+  }
+  return true;
+}
+
+function depth(node: MimeNode): number {
+  let d = 0;
+  for (let p = node.parentNode; p; p = p.parentNode) d++;
+  return d;
+}
+
+function split(raw: Buffer): Promise<{ type: string; node?: MimeNode; value?: Buffer }[]> {
+  return new Promise((resolve, reject) => {
+    const items: { type: string; node?: MimeNode; value?: Buffer }[] = [];
+    const splitter = new Splitter({ maxHeadSize: 1024 * 1024 });
+    splitter.on('data', (chunk: { type: string; value?: Buffer }) => {
+      items.push(chunk.type === 'node' ? { type: 'node', node: chunk as unknown as MimeNode } : chunk);
+    });
+    const events = splitter as unknown as NodeJS.EventEmitter;
+    events.once('error', reject);
+    events.once('end', () => resolve(items));
+    for (let i = 0; i < raw.length; i += 1024 * 1024) splitter.write(raw.subarray(i, i + 1024 * 1024));
+    splitter.end();
+  });
+}

@@ -1,0 +1,157 @@
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { language } from '../config.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { batchGetAll } from './dynamo.ts';
+
+/**
+ * What the company knows about one person it prospects (minimised: what the CNIL mentions and the
+ * policy need), and when it first and last wrote to them.
+ */
+export const contactSchema = z.object({
+  controller: z.string(),
+  address: z.string(),
+  /** Where the data comes from: "list bought from X", "trade fair Y", "your business card". */
+  source: z.string().optional(),
+  /** When it was obtained (YYYY-MM-DD). */
+  obtainedAt: z.string().optional(),
+  profession: z.string().optional(),
+  company: z.string().optional(),
+  /** Set when a record says the person is contacted as a professional (B2B). */
+  professional: z.boolean().optional(),
+  language: language.optional(),
+  /** Why this person in particular is contacted; overrides the purpose's reason. */
+  reason: z.string().optional(),
+  consent: z.object({ at: z.string(), how: z.string() }).optional(),
+  firstContactAt: z.string().optional(),
+  /** The message that claimed the first contact (its idempotency key) and when. */
+  firstContactKey: z.string().optional(),
+  firstContactClaimedAt: z.string().optional(),
+  lastContactAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+});
+export type Contact = z.infer<typeof contactSchema>;
+export type ContactDetails = Omit<
+  Contact,
+  'firstContactAt' | 'firstContactKey' | 'firstContactClaimedAt' | 'lastContactAt' | 'updatedAt'
+>;
+
+export interface ContactStore {
+  getMany(controller: string, addresses: string[]): Promise<Map<string, Contact>>;
+  /** Creates or updates the details of a contact; contact history is kept. */
+  save(details: ContactDetails): Promise<void>;
+  /**
+   * True if this message (by idempotency key) is the first to this person: exactly one message
+   * wins, by a conditional write. A claim by a message that was never sent goes stale after
+   * `staleAfterMs`, so a later message can still carry the first-contact notice.
+   */
+  claimFirstContact(controller: string, address: string, key: string, staleAfterMs: number): Promise<boolean>;
+  /** The copy was sent: last contact now, and first contact too if this copy carried the notice. */
+  recordContact(controller: string, address: string, at: string, firstContact: boolean): Promise<void>;
+  /** The claiming message was refused for good: let the next message claim. */
+  releaseFirstContact(controller: string, address: string, key: string): Promise<void>;
+}
+
+export class DynamoContactStore implements ContactStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async getMany(controller: string, addresses: string[]): Promise<Map<string, Contact>> {
+    try {
+      const items = await batchGetAll(
+        this.db,
+        this.table,
+        addresses.map((sk) => ({ pk: controller, sk })),
+      );
+      return new Map(items.map((item) => contactSchema.parse(item)).map((c) => [c.address, c]));
+    } catch (err) {
+      throw new StoreUnavailableError('contact lookup', { cause: err });
+    }
+  }
+
+  async save(details: ContactDetails): Promise<void> {
+    const fields = Object.entries({ ...details, updatedAt: new Date().toISOString() }).filter(
+      ([key, value]) => value !== undefined && key !== 'controller' && key !== 'address',
+    );
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: details.controller, sk: details.address },
+          UpdateExpression: `SET controller = :controller, address = :address, ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(fields.map(([key], i) => [`#f${i}`, key])),
+          ExpressionAttributeValues: {
+            ':controller': details.controller,
+            ':address': details.address,
+            ...Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
+          },
+        }),
+      );
+    } catch (err) {
+      throw new StoreUnavailableError('contact write', { cause: err });
+    }
+  }
+
+  async claimFirstContact(controller: string, address: string, key: string, staleAfterMs: number): Promise<boolean> {
+    const now = new Date();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: controller, sk: address },
+          UpdateExpression:
+            'SET controller = :controller, address = :address, firstContactKey = :key, firstContactClaimedAt = :now',
+          ConditionExpression:
+            'attribute_not_exists(firstContactAt) AND (attribute_not_exists(firstContactKey) OR firstContactKey = :key OR firstContactClaimedAt < :stale)',
+          ExpressionAttributeValues: {
+            ':controller': controller,
+            ':address': address,
+            ':key': key,
+            ':now': now.toISOString(),
+            ':stale': new Date(now.getTime() - staleAfterMs).toISOString(),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw new StoreUnavailableError('first-contact claim', { cause: err });
+    }
+  }
+
+  async recordContact(controller: string, address: string, at: string, firstContact: boolean): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: controller, sk: address },
+          UpdateExpression: firstContact
+            ? 'SET controller = :controller, address = :address, lastContactAt = :at, firstContactAt = :at'
+            : 'SET controller = :controller, address = :address, lastContactAt = :at',
+          ExpressionAttributeValues: { ':controller': controller, ':address': address, ':at': at },
+        }),
+      );
+    } catch (err) {
+      throw new StoreUnavailableError('contact update', { cause: err });
+    }
+  }
+
+  async releaseFirstContact(controller: string, address: string, key: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: controller, sk: address },
+          UpdateExpression: 'REMOVE firstContactKey, firstContactClaimedAt',
+          ConditionExpression: 'firstContactKey = :key AND attribute_not_exists(firstContactAt)',
+          ExpressionAttributeValues: { ':key': key },
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return;
+      throw new StoreUnavailableError('first-contact release', { cause: err });
+    }
+  }
+}
