@@ -88,9 +88,14 @@ export function renderFooter(controller: Controller, lang: Language, fields: Foo
 /** `{{#name}}…{{/name}}` keeps its content when the field is truthy; `{{name}}` is replaced. */
 export function fill(template: string, values: object, encode: (value: string) => string): string {
   const record = values as Record<string, unknown>;
-  const sections = template.replace(/\{\{#(\w+)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_, name: string, inner: string) =>
-    record[name] ? inner : '',
-  );
+  // Sections may nest: resolve until none is left.
+  let sections = template;
+  for (let previous = ''; previous !== sections; ) {
+    previous = sections;
+    sections = sections.replace(/\{\{#(\w+)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_, name: string, inner: string) =>
+      record[name] ? inner : '',
+    );
+  }
   return sections.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = record[name];
     return value === undefined || value === null || value === false ? '' : encode(String(value));

@@ -35,6 +35,20 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
         reason: { fr: 'Votre fonction est liée à nos services.', en: 'Your role relates to our services.' },
         dataSource: 'le fichier des visiteurs du Salon IT Lyon 2026',
       },
+      'acme-newsletter': {
+        controller: 'acme',
+        description: 'Newsletter for people who subscribed',
+        legalBasis: 'consent',
+        reason: { fr: 'Vous vous êtes abonné à notre lettre.', en: 'You subscribed to our newsletter.' },
+        dataSource: 'votre inscription sur acme.example',
+      },
+      'acme-cto': {
+        controller: 'acme',
+        description: 'Prospecting IT leaders',
+        legalBasis: 'legitimate-interest',
+        reason: 'Vous dirigez une équipe informatique.',
+        targetProfessions: ['CTO', 'DSI'],
+      },
       'globex-outreach': {
         controller: 'globex',
         description: 'Kaltakquise B2B',
