@@ -5,6 +5,7 @@ import type { FairsendConfig } from '../shared/config.ts';
 import { ConfigError, StoreUnavailableError } from '../shared/errors.ts';
 import { hashPassword } from '../shared/password.ts';
 import { DynamoBlockedSendLog } from '../shared/stores/blocked-sends.ts';
+import { contactSchema, DynamoContactStore } from '../shared/stores/contacts.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
 import { DynamoOppositionList, domainSubject } from '../shared/stores/opposition-list.ts';
 import { DynamoSendLog } from '../shared/stores/send-log.ts';
@@ -17,6 +18,10 @@ const USAGE = `usage: npm run fairsend -- <command> [options]
   oppose <address|@domain> [--controller ID] [--note TEXT]
                                                       add an opposition (origin "manual")
   sent <address> [--controller ID] [--json]           copies sent to one person
+  contact <address> [--controller ID] [--source TEXT] [--obtained YYYY-MM-DD]
+          [--profession TEXT] [--company TEXT] [--professional] [--language fr|en|de]
+          [--reason TEXT] [--consent HOW]             record what you know about a person
+  contact <address> --show                            show the record
   hash-password                                       read a password on stdin, print its scrypt hash
 
 The config is FAIRSEND_CONFIG (default: the local demo config); for the local stack,
@@ -30,6 +35,15 @@ async function main(argv: string[]): Promise<number> {
       controller: { type: 'string' },
       limit: { type: 'string' },
       note: { type: 'string' },
+      source: { type: 'string' },
+      obtained: { type: 'string' },
+      profession: { type: 'string' },
+      company: { type: 'string' },
+      professional: { type: 'boolean' },
+      language: { type: 'string' },
+      reason: { type: 'string' },
+      consent: { type: 'string' },
+      show: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -70,8 +84,10 @@ async function main(argv: string[]): Promise<number> {
         print(rows, (r: Awaited<ReturnType<DynamoBlockedSendLog['list']>>[number]) =>
           [
             r.at,
+            r.outcome,
             r.recipient,
             `rule=${r.rule}`,
+            r.reason ? `reason=${JSON.stringify(r.reason)}` : '',
             `user=${r.user}`,
             `from=${r.mailFrom}`,
             r.subject ? `subject=${JSON.stringify(r.subject)}` : '',
@@ -131,6 +147,38 @@ async function main(argv: string[]): Promise<number> {
           (r: Awaited<ReturnType<DynamoSendLog['history']>>[number]) =>
             `${r.at}  ${r.recipient}  ses=${r.sesMessageId}  purpose=${r.purpose ?? '-'}  user=${r.user}`,
         );
+        return 0;
+      }
+      case 'contact': {
+        const address = normaliseAddress(rest[0] ?? '');
+        if (!address) {
+          process.stderr.write('give an address\n');
+          return 2;
+        }
+        const store = new DynamoContactStore(db, tables.contacts);
+        if (!values.show) {
+          const parsed = contactSchema.safeParse({
+            controller,
+            address: address.address,
+            source: values.source,
+            obtainedAt: values.obtained,
+            profession: values.profession,
+            company: values.company,
+            professional: values.professional,
+            language: values.language,
+            reason: values.reason,
+            consent: values.consent ? { at: new Date().toISOString(), how: values.consent } : undefined,
+          });
+          if (!parsed.success || (values.obtained && !/^\d{4}-\d{2}-\d{2}$/.test(values.obtained))) {
+            process.stderr.write(
+              `invalid contact: ${parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ?? '--obtained must be YYYY-MM-DD'}\n`,
+            );
+            return 2;
+          }
+          await store.save(parsed.data);
+        }
+        const contact = (await store.getMany(controller, [address.address])).get(address.address);
+        process.stdout.write(`${JSON.stringify(contact ?? null, null, 2)}\n`);
         return 0;
       }
       default:
