@@ -190,7 +190,12 @@ export class MessagePipeline {
     const obtainedAt = directives.source ? directives.sourceDate : (directives.sourceDate ?? contact?.obtainedAt);
 
     const copyId = randomBytes(9).toString('base64url');
-    const token = issueToken(config.tokens, { controller: input.controllerId, recipient: input.recipient, copyId });
+    const token = issueToken(config.tokens, {
+      controller: input.controllerId,
+      recipient: input.recipient,
+      copyId,
+      language: lang,
+    });
     const unsubscribeUrl = `${config.http.publicBaseUrl}/u/${token}`;
     const footer = renderFooter(controller, lang, {
       legalName: controller.legalName,

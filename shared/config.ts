@@ -152,6 +152,13 @@ export const configSchema = z
         firstContactClaimHours: positiveInt.default(24),
       })
       .prefault({}),
+    feedback: z
+      .object({
+        /** Transient bounces within the window that suppress an address. */
+        softBounceLimit: positiveInt.default(3),
+        softBounceWindowDays: positiveInt.default(14),
+      })
+      .prefault({}),
     http: z
       .object({
         host: z.string().default('127.0.0.1'),

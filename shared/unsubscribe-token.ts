@@ -23,6 +23,8 @@ export const tokenPayloadSchema = z.object({
   m: z.string().min(1),
   /** issued at, seconds since the epoch */
   i: z.number().int().positive(),
+  /** language of the footer, for the unsubscribe page */
+  l: z.enum(['fr', 'en', 'de']).optional(),
 });
 export type TokenPayload = z.infer<typeof tokenPayloadSchema>;
 
@@ -31,6 +33,7 @@ export interface UnsubscribeRequest {
   recipient: string;
   copyId: string;
   issuedAt: Date;
+  language?: 'fr' | 'en' | 'de';
 }
 
 export type TokenCheck = { ok: true; request: UnsubscribeRequest; keyId: string } | { ok: false; reason: string };
@@ -57,6 +60,7 @@ export function issueToken(keys: TokenKeys, request: Omit<UnsubscribeRequest, 'i
     r: request.recipient,
     m: request.copyId,
     i: Math.floor(now.getTime() / 1000),
+    ...(request.language ? { l: request.language } : {}),
   };
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keyFor(secret), iv);
@@ -93,5 +97,7 @@ export function verifyToken(keys: TokenKeys, token: string, now = new Date()): T
   }
   const issuedAt = new Date(payload.i * 1000);
   if (now.getTime() - issuedAt.getTime() > keys.maxAgeDays * 86_400_000) return { ok: false, reason: 'token expired' };
-  return { ok: true, keyId, request: { controller: payload.c, recipient: payload.r, copyId: payload.m, issuedAt } };
+  const request: UnsubscribeRequest = { controller: payload.c, recipient: payload.r, copyId: payload.m, issuedAt };
+  if (payload.l) request.language = payload.l;
+  return { ok: true, keyId, request };
 }

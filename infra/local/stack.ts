@@ -3,16 +3,24 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { createMailtoUnsubscribeHandler } from '../../lambdas/mailto-unsubscribe/handler.ts';
+import { createSesEventsHandler } from '../../lambdas/ses-events/handler.ts';
+import { createUnsubscribeHandler } from '../../lambdas/unsubscribe/handler.ts';
 import { Relay, type RelayAddresses } from '../../proxy/relay.ts';
 import { type CopySender, SesV2Sender } from '../../proxy/ses-sender.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
+import { FeedbackProcessor } from '../../shared/feedback.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
 import { DynamoBlockedSendLog } from '../../shared/stores/blocked-sends.ts';
 import { DynamoContactStore } from '../../shared/stores/contacts.ts';
 import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
 import { DynamoOppositionList } from '../../shared/stores/opposition-list.ts';
 import { DynamoSendLog } from '../../shared/stores/send-log.ts';
+import { UnsubscribeService } from '../../shared/unsubscribe.ts';
+import { httpApiRoute } from './api-gateway.ts';
 import { LocalHttpServer } from './http-server.ts';
+import { inboundMailRoute } from './inbound-mail.ts';
+import { MailboxSimulator } from './mailbox-simulator.ts';
 import { SesStandIn } from './ses-stand-in.ts';
 
 export interface LocalStackOptions {
@@ -43,6 +51,9 @@ export interface LocalStack {
   };
   httpServer: LocalHttpServer;
   relay: Relay;
+  /** The ses-events Lambda handler, as SNS would invoke it. */
+  sesEvents: ReturnType<typeof createSesEventsHandler>;
+  simulator: MailboxSimulator | undefined;
   stop(): Promise<void>;
 }
 
@@ -105,6 +116,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => relay.close());
 
     const httpServer = new LocalHttpServer();
+    const unsubscribeService = new UnsubscribeService(config, stores.oppositions);
+    const unsubscribe = createUnsubscribeHandler(unsubscribeService, log);
+    httpServer.route(
+      'POST',
+      /^\/local\/inbound-mail$/,
+      inboundMailRoute(createMailtoUnsubscribeHandler(unsubscribeService, log)),
+    );
+    const sesEvents = createSesEventsHandler(
+      new FeedbackProcessor(config, stores.oppositions, stores.sendLog, log),
+      log,
+    );
+    const simulator = ses ? new MailboxSimulator(ses, sesEvents, log) : undefined;
+    for (const method of ['GET', 'POST']) {
+      httpServer.route(method, /^\/u\/([^/]+)$/, httpApiRoute('ANY /u/{token}', ['token'], unsubscribe));
+    }
     const http = await httpServer.listen(config.http.port, config.http.host);
     cleanups.push(() => httpServer.close());
 
@@ -118,6 +144,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stores,
       httpServer,
       relay,
+      sesEvents,
+      simulator,
       stop,
     };
   } catch (err) {

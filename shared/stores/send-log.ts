@@ -2,6 +2,7 @@ import {
   BatchWriteCommand,
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
+  PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
@@ -34,6 +35,11 @@ export interface SendLog {
   alreadySent(key: string, recipients: string[], notBefore: Date): Promise<Map<string, string>>;
   record(copy: SentCopy): Promise<void>;
   history(controller: string, recipient: string): Promise<SentCopy[]>;
+  /** The controller that sent this SES message (for feedback without tags). */
+  controllerOfSesMessage(sesMessageId: string): Promise<string | undefined>;
+  recordDelivery(controller: string, recipient: string, sesMessageId: string, at: string): Promise<void>;
+  /** Records one transient bounce (once per feedback id); returns how many fall in the window. */
+  recordSoftBounce(controller: string, recipient: string, at: string, feedbackId: string, since: Date): Promise<number>;
 }
 
 export class DynamoSendLog implements SendLog {
@@ -61,6 +67,7 @@ export class DynamoSendLog implements SendLog {
     const items = [
       { pk: `${copy.controller}#${copy.recipient}`, sk: `sent#${copy.at}#${copy.sesMessageId}`, ...copy },
       { pk: `idem#${copy.idempotencyKey}`, sk: copy.recipient, ...copy },
+      { pk: `ses#${copy.sesMessageId}`, sk: copy.recipient, controller: copy.controller },
     ];
     try {
       let requests: unknown[] | undefined = items.map((Item) => ({ PutRequest: { Item } }));
@@ -88,6 +95,79 @@ export class DynamoSendLog implements SendLog {
       return (out.Items ?? []).map((item) => sentCopySchema.parse(item));
     } catch (err) {
       throw new StoreUnavailableError('send-log history', { cause: err });
+    }
+  }
+
+  async controllerOfSesMessage(sesMessageId: string): Promise<string | undefined> {
+    try {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `ses#${sesMessageId}` },
+          Limit: 1,
+        }),
+      );
+      const controller = out.Items?.[0]?.controller;
+      return typeof controller === 'string' ? controller : undefined;
+    } catch (err) {
+      throw new StoreUnavailableError('send-log lookup by SES id', { cause: err });
+    }
+  }
+
+  async recordDelivery(controller: string, recipient: string, sesMessageId: string, at: string): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `${controller}#${recipient}`,
+            sk: `delivered#${sesMessageId}`,
+            controller,
+            recipient,
+            sesMessageId,
+            at,
+          },
+        }),
+      );
+    } catch (err) {
+      throw new StoreUnavailableError('send-log delivery', { cause: err });
+    }
+  }
+
+  async recordSoftBounce(
+    controller: string,
+    recipient: string,
+    at: string,
+    feedbackId: string,
+    since: Date,
+  ): Promise<number> {
+    const pk = `soft#${controller}#${recipient}`;
+    try {
+      await this.db
+        .send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { pk, sk: `${at}#${feedbackId}`, controller, recipient, at, feedbackId },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        )
+        .catch((err: Error) => {
+          // SNS redelivered the same bounce: already counted.
+          if (err.name !== 'ConditionalCheckFailedException') throw err;
+        });
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk >= :since',
+          ExpressionAttributeValues: { ':pk': pk, ':since': since.toISOString() },
+          Select: 'COUNT',
+          ConsistentRead: true,
+        }),
+      );
+      return out.Count ?? 0;
+    } catch (err) {
+      throw new StoreUnavailableError('send-log soft bounce', { cause: err });
     }
   }
 }

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SESEvent } from 'aws-lambda';
+import { simpleParser } from 'mailparser';
+
+/**
+ * `POST /local/inbound-mail` with a raw RFC 5322 message: what an SES receipt rule would hand
+ * the mailto-unsubscribe function in AWS, built from the message and passed to the same handler.
+ */
+export function inboundMailRoute(handler: (event: SESEvent) => Promise<unknown>) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > 1024 * 1024) {
+        res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('message too large\n');
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const mail = await simpleParser(Buffer.concat(chunks));
+    const to = (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) =>
+      a.value.map((v) => v.address ?? ''),
+    );
+    const from = mail.from?.value.map((v) => v.address ?? '') ?? [];
+    const messageId = randomUUID();
+    const event = {
+      Records: [
+        {
+          eventSource: 'aws:ses',
+          eventVersion: '1.0',
+          ses: {
+            mail: {
+              timestamp: new Date().toISOString(),
+              source: from[0] ?? '',
+              messageId,
+              destination: to,
+              headersTruncated: false,
+              headers: [],
+              commonHeaders: {
+                returnPath: from[0] ?? '',
+                from,
+                to,
+                subject: mail.subject ?? '',
+                messageId: mail.messageId ?? '',
+              },
+            },
+            receipt: {},
+          },
+        },
+      ],
+    } as unknown as SESEvent;
+    const result = await handler(event);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(result));
+  };
+}

@@ -1,0 +1,11 @@
+import type { SESEvent } from 'aws-lambda';
+import { wiring } from '../wiring.ts';
+import { createMailtoUnsubscribeHandler } from './handler.ts';
+
+let handle: ReturnType<typeof createMailtoUnsubscribeHandler> | undefined;
+
+export const handler = (event: SESEvent) => {
+  const { unsubscribe, log } = wiring();
+  handle ??= createMailtoUnsubscribeHandler(unsubscribe, log);
+  return handle(event);
+};

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { browserAvailable, launchChromium } from '../helpers/browser.ts';
+import { plainMessage } from '../helpers/messages.ts';
+import { sendWithNodemailer } from '../helpers/smtp.ts';
+import { startTestStack } from '../helpers/stack.ts';
+
+const SCREENSHOTS = 'test-results/screenshots';
+let stack: LocalStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!browserAvailable) return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  stack = await startTestStack();
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function linkFor(address: string, language: string): Promise<string> {
+  await sendWithNodemailer(stack, {
+    from: 'alice@acme.example',
+    to: [address],
+    raw: plainMessage({ extraHeaders: [`X-Fairsend-Language: ${language}`] }),
+  });
+  const copy = stack.ses!.messages.filter((m) => m.destination[0] === address).at(-1)!;
+  const token = /^List-Unsubscribe: <https:\/\/[^/]+\/u\/([\w.-]+)>/m.exec(copy.raw.toString('latin1'))![1];
+  return `http://127.0.0.1:${stack.http.port}/u/${token}`;
+}
+
+const cases = [
+  { lang: 'fr', button: 'Confirmer la désinscription', done: 'Désinscription enregistrée' },
+  { lang: 'en', button: 'Confirm unsubscribe', done: 'You are unsubscribed' },
+  { lang: 'de', button: 'Abmeldung bestätigen', done: 'Abmeldung gespeichert' },
+];
+
+describe.skipIf(!browserAvailable)('unsubscribe page in Chromium', () => {
+  it.each(cases)('renders in $lang, and its button unsubscribes', async ({ lang, button, done }) => {
+    const address = `browser-${lang}@client.example`;
+    const page = await browser.newPage({ viewport: { width: 420, height: 640 } });
+    try {
+      await page.goto(await linkFor(address, lang));
+      expect(await page.getAttribute('html', 'lang')).toBe(lang);
+      await expect.poll(() => page.getByRole('button', { name: button }).isVisible()).toBe(true);
+      expect(await page.textContent('main')).toContain('ACME Prospection SARL');
+      await page.screenshot({ path: `${SCREENSHOTS}/unsubscribe-${lang}-confirm.png`, fullPage: true });
+      expect((await stack.stores.oppositions.list('acme')).some((o) => o.subject === address)).toBe(false);
+
+      await page.getByRole('button', { name: button }).click();
+      await page.waitForSelector('[role=status]');
+      expect(await page.textContent('h1')).toBe(done);
+      expect(page.url()).toContain('/u/'); // no redirect
+      await page.screenshot({ path: `${SCREENSHOTS}/unsubscribe-${lang}-done.png`, fullPage: true });
+      const opposition = (await stack.stores.oppositions.list('acme')).find((o) => o.subject === address);
+      expect(opposition?.origin).toBe('unsubscribe-link');
+      expect((await page.context().cookies()).length).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('shows a clear page for a broken link', async () => {
+    const page = await browser.newPage();
+    try {
+      const response = await page.goto(`http://127.0.0.1:${stack.http.port}/u/k2.broken-link-${'x'.repeat(50)}`);
+      expect(response?.status()).toBe(400);
+      expect(await page.textContent('h1')).toBe('Link not valid');
+      await page.screenshot({ path: `${SCREENSHOTS}/unsubscribe-invalid.png` });
+    } finally {
+      await page.close();
+    }
+  });
+});
