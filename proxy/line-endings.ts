@@ -11,7 +11,34 @@ const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
 
+/** RFC 5322 §2.1.1: lines MUST be no more than 998 characters, excluding the CRLF. */
+export const MAX_LINE_OCTETS = 998;
+
 export function normaliseLineEndings(raw: Buffer): LineEndingResult {
+  if (raw.includes(0)) return { ok: false, reason: 'the message contains NUL bytes (RFC 5322 forbids them); encode binary content' };
+  const result = normaliseBare(raw);
+  if (!result.ok) return result;
+  const long = longestLine(result.message);
+  if (long > MAX_LINE_OCTETS) {
+    return {
+      ok: false,
+      reason: `a line of ${long} octets exceeds RFC 5322's limit of ${MAX_LINE_OCTETS}; encode the part (quoted-printable or base64)`,
+    };
+  }
+  return result;
+}
+
+function longestLine(message: Buffer): number {
+  let longest = 0;
+  let start = 0;
+  for (let i = message.indexOf(LF); i !== -1; i = message.indexOf(LF, i + 1)) {
+    longest = Math.max(longest, i - 1 - start);
+    start = i + 1;
+  }
+  return Math.max(longest, message.length - start);
+}
+
+function normaliseBare(raw: Buffer): LineEndingResult {
   if (!hasBareLineEnding(raw)) return { ok: true, message: raw, normalised: false };
 
   // Slow path: walk the lines, remembering how each one ended.

@@ -22,6 +22,7 @@ import { normaliseLineEndings } from './line-endings.ts';
 import { MessagePipeline } from './message-pipeline.ts';
 import type { CopySender } from './ses-sender.ts';
 import { parseSubmitted } from './submitted-message.ts';
+import { SubmissionServer } from './submission-server.ts';
 
 export interface RelayDependencies {
   config: FairsendConfig;
@@ -88,7 +89,11 @@ export class Relay {
       onRcptTo: this.onRcptTo.bind(this),
       onData: this.onData.bind(this),
     } satisfies SMTPServerOptions;
-    this.servers = [new SMTPServer({ ...common, secure: false }), new SMTPServer({ ...common, secure: true })];
+    const delay = smtp.greetingDelayMs;
+    this.servers = [
+      new SubmissionServer({ ...common, secure: false }, delay),
+      new SubmissionServer({ ...common, secure: true }, delay),
+    ];
     for (const server of this.servers) {
       server.on('error', (err) => deps.log.warn('smtp.connection-error', { err }));
     }

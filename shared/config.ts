@@ -98,6 +98,8 @@ export const configSchema = z
         maxRecipients: positiveInt.default(100),
         maxConnections: positiveInt.default(2000),
         socketTimeoutMs: positiveInt.default(60_000),
+        /** smtp-server's early-talker delay before the greeting; useless on authenticated submission. */
+        greetingDelayMs: z.number().int().min(0).max(10_000).default(0),
         closeTimeoutMs: positiveInt.default(30_000),
       })
       .prefault({}),

@@ -24,3 +24,21 @@ describe('line endings', () => {
     expect(out.ok && out.message.toString()).toBe('A: b\r\n\r\nx\r\n.\r\nLF here\r\n');
   });
 });
+
+describe('what RFC 5322 forbids', () => {
+  it('refuses NUL bytes', () => {
+    expect(normaliseLineEndings(Buffer.from('A: b\r\n\r\nx\0y\r\n'))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/NUL bytes/),
+    });
+  });
+
+  it('refuses a line over 998 octets and keeps one of exactly 998', () => {
+    expect(normaliseLineEndings(Buffer.from(`A: b\r\n\r\n${'x'.repeat(998)}\r\n`)).ok).toBe(true);
+    expect(normaliseLineEndings(Buffer.from(`A: b\r\n\r\n${'x'.repeat(999)}\r\n`))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^a line of 999 octets exceeds/),
+    });
+    expect(normaliseLineEndings(Buffer.from(`A: b\r\n\r\n${'x'.repeat(999)}`)).ok).toBe(false);
+  });
+});
