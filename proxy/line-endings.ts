@@ -15,7 +15,8 @@ const DOT = 0x2e;
 export const MAX_LINE_OCTETS = 998;
 
 export function normaliseLineEndings(raw: Buffer): LineEndingResult {
-  if (raw.includes(0)) return { ok: false, reason: 'the message contains NUL bytes (RFC 5322 forbids them); encode binary content' };
+  if (raw.includes(0))
+    return { ok: false, reason: 'the message contains NUL bytes (RFC 5322 forbids them); encode binary content' };
   const result = normaliseBare(raw);
   if (!result.ok) return result;
   const long = longestLine(result.message);

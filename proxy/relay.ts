@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import {
+import type {
   SMTPServer,
-  type SMTPServerAddress,
-  type SMTPServerAuthentication,
-  type SMTPServerAuthenticationResponse,
-  type SMTPServerDataStream,
-  type SMTPServerOptions,
-  type SMTPServerSession,
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerAuthenticationResponse,
+  SMTPServerDataStream,
+  SMTPServerOptions,
+  SMTPServerSession,
 } from 'smtp-server';
 import { matchesSenderPattern, type NormalisedAddress, normaliseAddress } from '../shared/address.ts';
 import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
@@ -21,8 +21,8 @@ import { Delivery } from './delivery.ts';
 import { normaliseLineEndings } from './line-endings.ts';
 import { MessagePipeline } from './message-pipeline.ts';
 import type { CopySender } from './ses-sender.ts';
-import { parseSubmitted } from './submitted-message.ts';
 import { SubmissionServer } from './submission-server.ts';
+import { parseSubmitted } from './submitted-message.ts';
 
 export interface RelayDependencies {
   config: FairsendConfig;
