@@ -9,6 +9,7 @@ import type {
   SMTPServerSession,
 } from 'smtp-server';
 import { matchesSenderPattern, type NormalisedAddress, normaliseAddress } from '../shared/address.ts';
+import { AuthCache } from '../shared/auth-cache.ts';
 import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
 import { SmtpReply } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -53,6 +54,7 @@ export class Relay {
   private readonly servers: SMTPServer[];
   private readonly transactions = new WeakMap<object, Transaction>();
   private readonly pipeline: MessagePipeline;
+  private readonly authCache = new AuthCache();
 
   constructor(private readonly deps: RelayDependencies) {
     const { smtp, ses } = deps.config;
@@ -134,13 +136,21 @@ export class Relay {
     callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void,
   ): void {
     const username = auth.username ?? '';
+    const password = auth.password ?? '';
     const entry = Object.hasOwn(this.deps.config.smtpUsers, username)
       ? this.deps.config.smtpUsers[username]
       : undefined;
-    const check = async () => verifyPassword(auth.password ?? '', entry?.passwordHash ?? (await decoyHash()));
+    if (entry && this.authCache.has(username, password, entry.passwordHash)) {
+      callback(null, { user: username });
+      return;
+    }
+    const check = async () => verifyPassword(password, entry?.passwordHash ?? (await decoyHash()));
     check().then(
       (ok) => {
-        if (ok && entry) return callback(null, { user: username });
+        if (ok && entry) {
+          this.authCache.remember(username, password, entry.passwordHash);
+          return callback(null, { user: username });
+        }
         this.deps.log.warn('smtp.auth-failed', { user: username.slice(0, 128) });
         callback(new SmtpReply(535, '5.7.8', 'Authentication credentials invalid'));
       },

@@ -56,8 +56,20 @@ export class SesStandIn extends EventEmitter {
   /** Delay before answering, to model SES latency in benchmarks. */
   latencyMs = 0;
 
-  constructor(private readonly outboxDir?: string) {
+  /** Copies accepted (also counted when not kept). */
+  accepted = 0;
+  private readonly keepMessages: boolean;
+
+  /**
+   * @param outboxDir where to persist the outbox (npm start), or none
+   * @param options.keepMessages false for benchmarks: count and discard, so the stand-in's memory stays flat
+   */
+  constructor(
+    private readonly outboxDir?: string,
+    options: { keepMessages?: boolean } = {},
+  ) {
     super();
+    this.keepMessages = options.keepMessages ?? true;
     if (outboxDir) {
       mkdirSync(outboxDir, { recursive: true });
       for (const file of readdirSync(outboxDir)
@@ -84,6 +96,7 @@ export class SesStandIn extends EventEmitter {
   clear(): void {
     this.messages.length = 0;
     this.requests = 0;
+    this.accepted = 0;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
@@ -201,6 +214,8 @@ export class SesStandIn extends EventEmitter {
       raw: Buffer.from(input.Content.Raw.Data, 'base64'),
     };
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    this.accepted++;
+    if (!this.keepMessages) return sendJson(res, 200, { MessageId: message.id });
     this.messages.push(message);
     if (this.outboxDir) {
       writeFileSync(join(this.outboxDir, `${message.id}.eml`), message.raw);

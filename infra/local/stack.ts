@@ -13,7 +13,7 @@ import { FeedbackProcessor } from '../../shared/feedback.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
 import { DynamoBlockedSendLog } from '../../shared/stores/blocked-sends.ts';
 import { DynamoContactStore } from '../../shared/stores/contacts.ts';
-import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
+import { createDynamoClient, DynamoUsage, ensureTables } from '../../shared/stores/dynamo.ts';
 import { DynamoOppositionList } from '../../shared/stores/opposition-list.ts';
 import { DynamoSendLog } from '../../shared/stores/send-log.ts';
 import { UnsubscribeService } from '../../shared/unsubscribe.ts';
@@ -43,6 +43,8 @@ export interface LocalStack {
   outboxUrl: string | undefined;
   ses: SesStandIn | undefined;
   db: DynamoDBDocumentClient;
+  /** DynamoDB requests and units the stack has used. */
+  dynamoUsage: DynamoUsage;
   stores: {
     oppositions: DynamoOppositionList;
     blockedSends: DynamoBlockedSendLog;
@@ -98,7 +100,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       config = { ...config, ses: { ...config.ses, endpoint: `http://127.0.0.1:${port}` } };
     }
 
-    const db = createDynamoClient(config.dynamodb);
+    const dynamoUsage = new DynamoUsage();
+    const db = createDynamoClient(config.dynamodb, dynamoUsage);
     cleanups.push(async () => db.destroy());
     if ((options.dynamodb ?? 'embedded') === 'embedded') await ensureTables(db, config.dynamodb.tables);
 
@@ -141,6 +144,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       outboxUrl: ses ? config.ses.endpoint : undefined,
       ses,
       db,
+      dynamoUsage,
       stores,
       httpServer,
       relay,

@@ -16,7 +16,30 @@ export type TableNames = DynamoConfig['tables'];
  * One document client per process. Requests are bounded in time: a hung DynamoDB must turn into
  * a 451 at RCPT within seconds (fail closed), not hold the SMTP session until its idle timeout.
  */
-export function createDynamoClient(config: DynamoConfig): DynamoDBDocumentClient {
+/**
+ * DynamoDB requests and the capacity they cost, by operation (items under 1 KB written and 4 KB
+ * read, strongly consistent: one unit per key or item). For benchmarks and operators' metrics.
+ */
+export class DynamoUsage {
+  readonly requests: Record<string, number> = {};
+  readUnits = 0;
+  writeUnits = 0;
+
+  count(command: string, input: Record<string, unknown>): void {
+    this.requests[command] = (this.requests[command] ?? 0) + 1;
+    const items = (key: string) =>
+      Object.values((input[key] ?? {}) as Record<string, unknown>).reduce<number>(
+        (n, v) => n + (Array.isArray(v) ? v.length : ((v as { Keys?: unknown[] })?.Keys?.length ?? 0)),
+        0,
+      );
+    if (command === 'BatchGetItemCommand') this.readUnits += items('RequestItems');
+    else if (command === 'BatchWriteItemCommand') this.writeUnits += items('RequestItems');
+    else if (/^(Get|Query|Scan)/.test(command)) this.readUnits += 1;
+    else if (/^(Put|Update|Delete)/.test(command)) this.writeUnits += 1;
+  }
+}
+
+export function createDynamoClient(config: DynamoConfig, usage?: DynamoUsage): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: config.region,
     ...(config.endpoint
@@ -30,6 +53,15 @@ export function createDynamoClient(config: DynamoConfig): DynamoDBDocumentClient
       throwOnRequestTimeout: true,
     },
   });
+  if (usage) {
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        usage.count(context.commandName ?? 'unknown', args.input as Record<string, unknown>);
+        return next(args);
+      },
+      { step: 'initialize', name: 'fairsendUsage' },
+    );
+  }
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

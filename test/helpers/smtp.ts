@@ -53,6 +53,7 @@ export class RawSmtp {
 
   static async connect(port: number): Promise<RawSmtp> {
     const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true); // no Nagle: a command must not wait for the previous one's ACK
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

@@ -1,0 +1,88 @@
+import { performance } from 'node:perf_hooks';
+import { RawSmtp } from '../helpers/smtp.ts';
+
+/**
+ * The load generator: real SMTP sessions over TCP (STARTTLS + AUTH PLAIN, or plain for Postfix's
+ * smtp-sink, which speaks neither), one message per connection or pooled. Latency is measured from
+ * the end of DATA (the "." line written) to the reply.
+ */
+export interface Target {
+  name: string;
+  port: number;
+  secure: boolean;
+}
+
+export interface RunResult {
+  messages: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+  firstError?: string;
+}
+
+export async function runLoad(options: {
+  target: Target;
+  connections: number;
+  pooled: boolean;
+  recipients: number;
+  seconds: number;
+  maxMessages: number;
+  body: (n: number) => string;
+}): Promise<RunResult> {
+  const { target } = options;
+  const deadline = performance.now() + options.seconds * 1000;
+  const result: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [] };
+  let issued = 0;
+  const open = async () => {
+    const smtp = await RawSmtp.connect(target.port);
+    if (target.secure) await smtp.login();
+    else await smtp.command('EHLO bench.example');
+    return smtp;
+  };
+  const started = performance.now();
+  const worker = async () => {
+    let smtp = options.pooled ? await open() : undefined;
+    while (performance.now() < deadline && issued < options.maxMessages) {
+      const n = issued++;
+      const session = smtp ?? (await open());
+      try {
+        await session.command('MAIL FROM:<alice@acme.example>');
+        for (let r = 0; r < options.recipients; r++)
+          await session.command(`RCPT TO:<r${(n * 7 + r) % 5000}@client.example>`);
+        await session.command('DATA');
+        session.write(`${options.body(n)}\r\n.\r\n`);
+        const t0 = performance.now();
+        const reply = await session.reply(120_000);
+        const t1 = performance.now();
+        if (reply.startsWith('250')) {
+          result.messages++;
+          result.latencies.push(t1 - t0);
+        } else {
+          result.errors++;
+          result.firstError ??= reply;
+        }
+      } catch (err) {
+        result.errors++;
+        result.firstError ??= (err as Error).message;
+      }
+      if (!options.pooled) {
+        session.write('QUIT\r\n');
+        session.close();
+      }
+    }
+    if (smtp) {
+      smtp.write('QUIT\r\n');
+      smtp.close();
+      smtp = undefined;
+    }
+  };
+  await Promise.all(Array.from({ length: options.connections }, worker));
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}

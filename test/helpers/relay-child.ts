@@ -1,0 +1,71 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { FairsendConfig } from '../../shared/config.ts';
+
+export interface RelayStats {
+  rss: number;
+  heapUsed: number;
+  peakRss: number;
+  dynamo: { requests: Record<string, number>; readUnits: number; writeUnits: number };
+}
+
+export interface RelayChild {
+  process: ChildProcess;
+  pid: number;
+  ports: { starttls: number; implicitTls: number; http: number };
+  stats(): Promise<RelayStats>;
+  gc(): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const SCRIPT = fileURLToPath(new URL('./relay-process.ts', import.meta.url));
+
+/** Starts test/helpers/relay-process.ts with tsx; resolves once it listens. */
+export async function startRelayChild(
+  config: FairsendConfig,
+  tls: { keyFile: string; certFile: string },
+): Promise<RelayChild> {
+  const child = fork(SCRIPT, [], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    env: {
+      ...process.env,
+      FAIRSEND_PROCESS_CONFIG: JSON.stringify(config),
+      FAIRSEND_TLS_KEY: tls.keyFile,
+      FAIRSEND_TLS_CERT: tls.certFile,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ports = await new Promise<RelayChild['ports']>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`relay process exited with ${code} before it was ready`));
+    child.once('exit', onExit);
+    child.on('message', (message: { type: string } & RelayChild['ports']) => {
+      if (message.type !== 'ready') return;
+      child.off('exit', onExit);
+      resolve({ starttls: message.starttls, implicitTls: message.implicitTls, http: message.http });
+    });
+  });
+  const request = <T>(type: string) =>
+    new Promise<T>((resolve) => {
+      const listener = (message: { type: string } & T) => {
+        if (message.type !== type) return;
+        child.off('message', listener);
+        resolve(message);
+      };
+      child.on('message', listener);
+      child.send({ type });
+    });
+  return {
+    process: child,
+    pid: child.pid!,
+    ports,
+    stats: () => request<RelayStats>('stats'),
+    gc: () => request<void>('gc'),
+    kill: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The relay in a process of its own, for the benchmark and the crash tests: it runs the local
+ * stack against DynamoDB and SES served by the parent, so its memory is the relay's alone and it
+ * can be killed and restarted. Speaks to the parent over IPC: 'ready' with the ports, and
+ * 'stats' (RSS, peak RSS, DynamoDB usage) on request.
+ */
+import { readFileSync } from 'node:fs';
+import { startLocalStack } from '../../infra/local/stack.ts';
+import { parseConfig } from '../../shared/config.ts';
+import { silentLogger } from '../../shared/log.ts';
+
+const config = parseConfig(JSON.parse(process.env.FAIRSEND_PROCESS_CONFIG ?? '{}'), 'relay process config');
+const tls = { key: readFileSync(process.env.FAIRSEND_TLS_KEY!), cert: readFileSync(process.env.FAIRSEND_TLS_CERT!) };
+const stack = await startLocalStack({ config, tls, dynamodb: 'external', ses: 'external', log: silentLogger });
+
+function peakRss(): number {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+process.on('message', (message: { type: string }) => {
+  if (message.type === 'stats') {
+    process.send!({
+      type: 'stats',
+      rss: process.memoryUsage().rss,
+      heapUsed: process.memoryUsage().heapUsed,
+      peakRss: peakRss(),
+      dynamo: {
+        requests: stack.dynamoUsage.requests,
+        readUnits: stack.dynamoUsage.readUnits,
+        writeUnits: stack.dynamoUsage.writeUnits,
+      },
+    });
+  } else if (message.type === 'gc') {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send!({ type: 'gc' });
+  }
+});
+process.send!({
+  type: 'ready',
+  starttls: stack.smtp.starttls.port,
+  implicitTls: stack.smtp.implicitTls.port,
+  http: stack.http.port,
+});
