@@ -18,6 +18,10 @@ export interface DeliveryRequest {
   messageId: string | undefined;
   /** Builds the copy for one recipient (with its own unsubscribe token); `copyId` links the token to the send log. */
   copyFor(recipient: string): { raw: Uint8Array; copyId: string };
+  /** Runs alongside the send-log write once SES took a recipient's copy. */
+  onSent?(recipient: string): Promise<void>;
+  /** What `lookupSent` found, when the caller fetched it alongside its own reads. */
+  alreadySent?: Map<string, string>;
 }
 
 export type CopyOutcome =
@@ -55,10 +59,9 @@ export class Delivery {
     request: DeliveryRequest,
   ): Promise<{ reply: SmtpReply | null; outcomes: CopyOutcome[]; summary: string }> {
     const key = Delivery.idempotencyKey(request.user, request.mailFrom, request.raw);
-    const notBefore = new Date(Date.now() - this.options.idempotencyWindowHours * 3600_000);
     let already: Map<string, string>;
     try {
-      already = await this.sendLog.alreadySent(key, request.recipients, notBefore);
+      already = request.alreadySent ?? (await this.lookupSent(key, request.recipients));
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       this.log.error('send-log.unavailable', { err });
@@ -75,6 +78,12 @@ export class Delivery {
       this.sendOne(request, key, recipient, already.get(recipient) ?? this.unloggedSends.get(`${key}#${recipient}`)),
     );
     return { ...summarise(outcomes), outcomes };
+  }
+
+  /** The recipients of this message SES already took (a retry after 451), by idempotency key. */
+  lookupSent(key: string, recipients: string[]): Promise<Map<string, string>> {
+    const notBefore = new Date(Date.now() - this.options.idempotencyWindowHours * 3600_000);
+    return this.sendLog.alreadySent(key, recipients, notBefore);
   }
 
   private async sendOne(
@@ -101,7 +110,12 @@ export class Delivery {
         raw: copy.raw,
         tags: { controller: request.controller, purpose: request.purpose ?? 'none', user: request.user },
       });
-      await this.record(request, key, recipient, sesMessageId, copy.copyId);
+      await Promise.all([
+        this.record(request, key, recipient, sesMessageId, copy.copyId),
+        request
+          .onSent?.(recipient)
+          .catch((err: unknown) => this.log.warn('delivery.on-sent-failed', { recipient, err })),
+      ]);
       return { recipient, status: 'sent', sesMessageId };
     } catch (err) {
       if (err instanceof SesPermanentError) return { recipient, status: 'permanent', reason: err.message };

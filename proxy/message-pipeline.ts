@@ -11,6 +11,7 @@ import type { Contact, ContactStore } from '../shared/stores/contacts.ts';
 import { issueToken } from '../shared/unsubscribe-token.ts';
 import { Delivery } from './delivery.ts';
 import { type Directives, readDirectives } from './directives.ts';
+import { mapBounded } from './rate-limiter.ts';
 import type { SubmittedMessage } from './submitted-message.ts';
 
 export interface PipelineInput {
@@ -62,7 +63,11 @@ export class MessagePipeline {
     }
 
     const addresses = input.recipients.map((r) => r.address);
-    const contacts = await this.failClosed('contact lookup', () => this.contacts.getMany(entry.controller, addresses));
+    const key = Delivery.idempotencyKey(input.user, input.mailFrom, message.raw);
+    // Independent reads, in parallel: who these people are, and what a previous attempt already sent.
+    const [contacts, alreadySent] = await this.failClosed('contact and send-log lookup', () =>
+      Promise.all([this.contacts.getMany(entry.controller, addresses), this.delivery.lookupSent(key, addresses)]),
+    );
     const sourceKnown = Boolean(directives.source ?? purpose.dataSource ?? controller.defaultDataSource);
 
     const decisions = new Map<string, PolicyDecision[]>();
@@ -94,18 +99,17 @@ export class MessagePipeline {
     if (!built.ok) throw new SmtpReply(554, '5.6.0', `message refused: ${built.reason}`);
     const template = built.template;
 
-    const key = Delivery.idempotencyKey(input.user, input.mailFrom, message.raw);
     const staleMs = config.policy.firstContactClaimHours * 3600_000;
     const firstContact = new Map<string, boolean>();
-    await this.failClosed('first-contact claim', async () => {
-      for (const address of addresses) {
+    await this.failClosed('first-contact claim', () =>
+      mapBounded(addresses, 10, async (address) => {
         const known = contacts.get(address)?.firstContactAt;
         firstContact.set(
           address,
           known ? false : await this.contacts.claimFirstContact(entry.controller, address, key, staleMs),
         );
-      }
-    });
+      }),
+    );
 
     const result = await this.delivery.deliver({
       controller: entry.controller,
@@ -116,6 +120,14 @@ export class MessagePipeline {
       recipients: addresses,
       raw: message.raw,
       messageId: template.messageId,
+      alreadySent,
+      onSent: (recipient) =>
+        this.contacts.recordContact(
+          entry.controller,
+          recipient,
+          new Date().toISOString(),
+          firstContact.get(recipient) ?? false,
+        ),
       copyFor: (recipient) =>
         this.copyFor(template, {
           controllerId: entry.controller,
@@ -127,18 +139,10 @@ export class MessagePipeline {
         }),
     });
 
-    const now = new Date().toISOString();
     await Promise.all(
       result.outcomes.map(async (outcome) => {
         try {
-          if (outcome.status === 'sent') {
-            await this.contacts.recordContact(
-              entry.controller,
-              outcome.recipient,
-              now,
-              firstContact.get(outcome.recipient) ?? false,
-            );
-          } else if (outcome.status === 'permanent' && firstContact.get(outcome.recipient)) {
+          if (outcome.status === 'permanent' && firstContact.get(outcome.recipient)) {
             await this.contacts.releaseFirstContact(entry.controller, outcome.recipient, key);
           }
         } catch (err) {

@@ -154,6 +154,7 @@ export async function buildTemplate(
     wrapped = true;
     segmentsOut = wrap(rootHeaders, out);
   }
+  segmentsOut = coalesce(segmentsOut);
   const headerBytes = root.getHeaders();
   const sharedBytes = segmentsOut.reduce(
     (n, s) => n + (Buffer.isBuffer(s) ? s.length : s.text.length),
@@ -222,6 +223,29 @@ function wrap(rootHeaders: Headers, body: Segment[]): Segment[] {
     ...body,
     Buffer.from(`\r\n--${outer}--\r\n`),
   ];
+}
+
+/**
+ * mailsplit yields a Buffer per line; a 25 MB attachment would be ~330,000 small Buffers, each
+ * with its own overhead. Joining runs of them once keeps the template about the message's size.
+ */
+function coalesce(segments: Segment[]): Segment[] {
+  const out: Segment[] = [];
+  let run: Buffer[] = [];
+  const flush = () => {
+    if (run.length === 1) out.push(run[0]!);
+    else if (run.length > 1) out.push(Buffer.concat(run));
+    run = [];
+  };
+  for (const segment of segments) {
+    if (Buffer.isBuffer(segment)) run.push(segment);
+    else {
+      flush();
+      out.push(segment);
+    }
+  }
+  flush();
+  return out;
 }
 
 function eligible(node: MimeNode): boolean {

@@ -1,5 +1,7 @@
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoClient } from '../../shared/stores/dynamo.ts';
+import { DynamoSendLog } from '../../shared/stores/send-log.ts';
 import { PASSWORD, testConfig } from '../helpers/config.ts';
 import { plainMessage } from '../helpers/messages.ts';
 import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
@@ -58,6 +60,21 @@ describe('relay killed mid-transaction', () => {
     );
     await expect.poll(() => services.ses.messages.length, { timeout: 15_000 }).toBe(2);
     await expect.poll(() => services.ses.requests, { timeout: 15_000 }).toBe(3); // carol's copy is hanging
+    // Kill once the relay has recorded what SES took (the documented at-least-once window is the
+    // few milliseconds between SES's answer and that record; this test is about the rest).
+    const db = createDynamoClient(services.config.dynamodb);
+    const log = new DynamoSendLog(db, services.config.dynamodb.tables.sendLog);
+    await expect
+      .poll(
+        async () =>
+          (await log.history('acme', 'bob@client.example')).length +
+          (await log.history('acme', 'dave@client.example')).length,
+        {
+          timeout: 15_000,
+        },
+      )
+      .toBe(2);
+    db.destroy();
     await relay.kill('SIGKILL');
     const told = await first;
     expect(told).not.toBe('accepted');
