@@ -17,7 +17,7 @@ export interface DeliveryRequest {
   raw: Buffer;
   messageId: string | undefined;
   /** Builds the copy for one recipient (with its own unsubscribe token); `copyId` links the token to the send log. */
-  copyFor(recipient: string): { raw: Uint8Array; copyId: string };
+  copyFor(recipient: string): { parts: Buffer[]; copyId: string };
   /** Runs alongside the send-log write once SES took a recipient's copy. */
   onSent?(recipient: string): Promise<void>;
   /** What `lookupSent` found, when the caller fetched it alongside its own reads. */
@@ -107,7 +107,7 @@ export class Delivery {
       const sesMessageId = await this.sender.send({
         recipient,
         from: request.from,
-        raw: copy.raw,
+        parts: copy.parts,
         tags: { controller: request.controller, purpose: request.purpose ?? 'none', user: request.user },
       });
       await Promise.all([

@@ -4,7 +4,7 @@ import { type FairsendConfig, type Language, localise, type SmtpUser } from '../
 import { SmtpReply, StoreUnavailableError } from '../shared/errors.ts';
 import { renderFooter } from '../shared/footer.ts';
 import type { Logger } from '../shared/log.ts';
-import { buildTemplate, type MessageTemplate, renderCopy } from '../shared/mime/rewrite.ts';
+import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
 import { consumerDomains, evaluateRecipient, type PolicyDecision } from '../shared/policy.ts';
 import type { BlockedSendLog } from '../shared/stores/blocked-sends.ts';
 import type { Contact, ContactStore } from '../shared/stores/contacts.ts';
@@ -178,7 +178,7 @@ export class MessagePipeline {
       purposeId: string;
       firstContact: boolean;
     },
-  ): { raw: Uint8Array; copyId: string } {
+  ): { parts: Buffer[]; copyId: string } {
     const { config } = this;
     const controller = config.controllers[input.controllerId]!;
     const purpose = config.purposes[input.purposeId]!;
@@ -217,7 +217,7 @@ export class MessagePipeline {
     const targets = [`<${unsubscribeUrl}>`];
     if (config.unsubscribe.mailto) targets.push(`<mailto:${config.unsubscribe.mailto}?subject=unsubscribe%20${token}>`);
     const headers = `List-Unsubscribe: ${targets.join(',\r\n ')}\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n`;
-    return { raw: renderCopy(template, footer, headers), copyId };
+    return { parts: renderCopyParts(template, footer, headers), copyId };
   }
 
   private async review(

@@ -2,13 +2,15 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { FairsendConfig } from '../shared/config.ts';
 import { describeCause, SesPermanentError, SesTemporaryError } from '../shared/errors.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { sendRawStreaming } from './ses-stream.ts';
 
 export interface Copy {
   /** The SES destination: the envelope recipient of this copy. */
   recipient: string;
   /** Header From address (the identity SES checks). */
   from: string;
-  raw: Uint8Array;
+  /** The copy's bytes, in parts (shared with other copies; never modified). */
+  parts: Buffer[];
   tags: Record<string, string>;
 }
 
@@ -81,17 +83,7 @@ export class SesV2Sender implements CopySender {
     for (let attempt = 0; ; attempt++) {
       await this.limiter.take();
       try {
-        const out = await this.client.send(
-          new SendEmailCommand({
-            FromEmailAddress: copy.from,
-            Destination: { ToAddresses: [copy.recipient] },
-            Content: { Raw: { Data: copy.raw } },
-            ConfigurationSetName: this.config.configurationSet,
-            EmailTags: Object.entries(copy.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) })),
-          }),
-        );
-        if (!out.MessageId) throw new SesTemporaryError('SES answered without a MessageId');
-        return out.MessageId;
+        return await this.sendOnce(copy);
       } catch (err) {
         lastError = err;
         if (err instanceof SesTemporaryError) {
@@ -109,6 +101,35 @@ export class SesV2Sender implements CopySender {
       }
       await this.sleep(delay);
     }
+  }
+
+  private async sendOnce(copy: Copy): Promise<string> {
+    const tags = Object.entries(copy.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) }));
+    const size = copy.parts.reduce((n, p) => n + p.length, 0);
+    if (size > this.config.streamAboveBytes) {
+      return sendRawStreaming({
+        endpoint: this.config.endpoint ?? `https://email.${this.config.region}.amazonaws.com`,
+        region: this.config.region,
+        credentials: () => this.client.config.credentials(),
+        parts: copy.parts,
+        from: copy.from,
+        recipient: copy.recipient,
+        configurationSet: this.config.configurationSet,
+        tags,
+        timeoutMs: this.config.requestTimeoutMs,
+      });
+    }
+    const out = await this.client.send(
+      new SendEmailCommand({
+        FromEmailAddress: copy.from,
+        Destination: { ToAddresses: [copy.recipient] },
+        Content: { Raw: { Data: copy.parts.length === 1 ? copy.parts[0] : Buffer.concat(copy.parts) } },
+        ConfigurationSetName: this.config.configurationSet,
+        EmailTags: tags,
+      }),
+    );
+    if (!out.MessageId) throw new SesTemporaryError('SES answered without a MessageId');
+    return out.MessageId;
   }
 
   destroy(): void {

@@ -123,6 +123,12 @@ export const configSchema = z
         requestTimeoutMs: positiveInt.default(15_000),
         /** How long one copy may be retried (throttling, 5xx) before the client gets 451. */
         retryDeadlineMs: positiveInt.default(30_000),
+        /** Copies larger than this are streamed to SES instead of built in memory by the SDK. */
+        streamAboveBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(1024 * 1024),
         /** A retried message within this window does not resend copies SES already took. */
         idempotencyWindowHours: positiveInt.default(7 * 24),
       })

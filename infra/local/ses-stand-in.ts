@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -158,6 +158,8 @@ export class SesStandIn extends EventEmitter {
   private async sendEmail(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests++;
     const body = await readBody(req, MAX_REQUEST_BYTES);
+    const signature = checkSignature(req, body);
+    if (signature) return sesError(res, 403, 'InvalidSignatureException', signature);
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
@@ -250,6 +252,30 @@ export class SesStandIn extends EventEmitter {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(html);
   }
+}
+
+/**
+ * Checks what can be checked without AWS: a well-formed SigV4 Authorization header, and a
+ * declared `x-amz-content-sha256` that matches the body received (what a streamed body could get
+ * wrong). The signature itself is not recomputed here.
+ */
+function checkSignature(req: IncomingMessage, body: Buffer): string | null {
+  const authorization = req.headers.authorization ?? '';
+  if (
+    !/^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[\w-]+\/ses\/aws4_request, SignedHeaders=[\w;-]+, Signature=[0-9a-f]{64}$/.test(
+      authorization,
+    )
+  ) {
+    return 'missing or malformed SigV4 Authorization header';
+  }
+  const claimed = req.headers['x-amz-content-sha256'];
+  if (claimed && claimed !== createHash('sha256').update(body).digest('hex')) {
+    return 'x-amz-content-sha256 does not match the body';
+  }
+  if (req.headers['content-length'] && Number(req.headers['content-length']) !== body.length) {
+    return 'content-length does not match the body';
+  }
+  return null;
 }
 
 function toJson(m: StoredMessage) {

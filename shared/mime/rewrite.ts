@@ -168,6 +168,11 @@ export async function buildTemplate(
 
 /** One recipient's copy: their List-Unsubscribe headers, then the message with their footer. */
 export function renderCopy(template: MessageTemplate, footer: RenderedFooter, extraHeaders: string): Buffer {
+  return Buffer.concat(renderCopyParts(template, footer, extraHeaders));
+}
+
+/** The same copy as parts: the template's shared Buffers and this recipient's own, never joined. */
+export function renderCopyParts(template: MessageTemplate, footer: RenderedFooter, extraHeaders: string): Buffer[] {
   const parts: Buffer[] = [Buffer.from(extraHeaders, 'utf8'), template.rootHeaders];
   for (const segment of template.segments) {
     if (Buffer.isBuffer(segment)) {
@@ -182,7 +187,7 @@ export function renderCopy(template: MessageTemplate, footer: RenderedFooter, ex
           : `${segment.text}${segment.text.endsWith('\n') ? '' : '\r\n'}\r\n${footer.text}\r\n`;
     parts.push(segment.headers, encodeText(text, segment.encoding));
   }
-  return Buffer.concat(parts);
+  return parts;
 }
 
 /** A text/plain + text/html footer part for a wrapped message. */

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity } from '@smithy/types';
+
+/**
+ * SESv2 `SendEmail` with the raw message streamed, for large messages. The SDK builds the
+ * request body in memory: the copy, its base64 string and the JSON around it, about 3.5 times
+ * a 25 MB message per copy in flight. Here the body is generated twice from the copy's parts
+ * (the template's shared Buffers): once to hash it for SigV4, once to send it. Errors carry the
+ * same `name` and `$metadata.httpStatusCode` as the SDK's, so the caller classifies them alike.
+ */
+export interface StreamedSend {
+  endpoint: string;
+  region: string;
+  credentials: () => Promise<AwsCredentialIdentity>;
+  parts: Buffer[];
+  from: string;
+  recipient: string;
+  configurationSet?: string;
+  tags: { Name: string; Value: string }[];
+  timeoutMs: number;
+}
+
+class SesHttpError extends Error {
+  readonly $metadata: { httpStatusCode?: number };
+  constructor(name: string, message: string, status: number | undefined) {
+    super(message);
+    this.name = name;
+    this.$metadata = { httpStatusCode: status };
+  }
+}
+
+/** The JSON body as chunks: the base64 of the parts, split on 3-byte boundaries, in between. */
+function* bodyChunks(prefix: string, parts: Buffer[], suffix: string): Generator<Buffer> {
+  yield Buffer.from(prefix);
+  let carry = Buffer.alloc(0);
+  for (const part of parts) {
+    for (let offset = 0; offset < part.length; offset += 3 * 64 * 1024) {
+      const slice = part.subarray(offset, offset + 3 * 64 * 1024);
+      const data = carry.length > 0 ? Buffer.concat([carry, slice]) : slice;
+      const whole = data.length - (data.length % 3);
+      if (whole > 0) yield Buffer.from(data.subarray(0, whole).toString('base64'));
+      carry = Buffer.from(data.subarray(whole));
+    }
+  }
+  if (carry.length > 0) yield Buffer.from(carry.toString('base64'));
+  yield Buffer.from(suffix);
+}
+
+export async function sendRawStreaming(input: StreamedSend): Promise<string> {
+  const url = new URL('/v2/email/outbound-emails', input.endpoint);
+  const prefix = '{"Content":{"Raw":{"Data":"';
+  const suffix = `"}},${JSON.stringify({
+    Destination: { ToAddresses: [input.recipient] },
+    FromEmailAddress: input.from,
+    ...(input.configurationSet ? { ConfigurationSetName: input.configurationSet } : {}),
+    EmailTags: input.tags,
+  }).slice(1)}`;
+  const rawLength = input.parts.reduce((n, p) => n + p.length, 0);
+  const length = prefix.length + Math.ceil(rawLength / 3) * 4 + Buffer.byteLength(suffix);
+
+  const hash = createHash('sha256');
+  for (const chunk of bodyChunks(prefix, input.parts, suffix)) hash.update(chunk);
+
+  const signer = new SignatureV4({
+    credentials: input.credentials,
+    region: input.region,
+    service: 'ses',
+    sha256: class {
+      private readonly h = createHash('sha256');
+      update(data: Uint8Array) {
+        this.h.update(data);
+      }
+      async digest() {
+        return new Uint8Array(this.h.digest());
+      }
+    },
+  });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    path: url.pathname,
+    query: {},
+    headers: {
+      host: url.host,
+      'content-type': 'application/json',
+      'content-length': String(length),
+      'x-amz-content-sha256': hash.digest('hex'),
+    },
+  });
+
+  return new Promise<string>((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(
+      {
+        method: 'POST',
+        hostname: url.hostname,
+        port: url.port || undefined,
+        path: url.pathname,
+        headers: signed.headers,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: { MessageId?: string; message?: string; Message?: string; __type?: string } = {};
+          try {
+            body = JSON.parse(text || '{}');
+          } catch {
+            // not JSON: keep the status
+          }
+          const status = response.statusCode ?? 0;
+          if (status === 200 && body.MessageId) return resolve(body.MessageId);
+          const type = String(response.headers['x-amzn-errortype'] ?? body.__type ?? `Http${status}`)
+            .split(':')[0]!
+            .split('#')
+            .at(-1)!;
+          reject(new SesHttpError(type, body.message ?? body.Message ?? text.slice(0, 300), status));
+        });
+        response.on('error', (err) => reject(err));
+      },
+    );
+    request.setTimeout(input.timeoutMs, () =>
+      request.destroy(new SesHttpError('TimeoutError', `no answer in ${input.timeoutMs} ms`, undefined)),
+    );
+    request.on('error', (err) => reject(err));
+    const chunks = bodyChunks(prefix, input.parts, suffix);
+    const pump = () => {
+      for (let next = chunks.next(); !next.done; next = chunks.next()) {
+        if (!request.write(next.value)) {
+          request.once('drain', pump);
+          return;
+        }
+      }
+      request.end();
+    };
+    pump();
+  });
+}

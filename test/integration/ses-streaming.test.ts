@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { simpleParser } from 'mailparser';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { testConfig } from '../helpers/config.ts';
+import { sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
+import { startTestStack } from '../helpers/stack.ts';
+
+/** Large copies are streamed to SES (signed with SigV4 over the streamed body), not built by the SDK. */
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startTestStack({
+    config: await testConfig((raw) => {
+      raw.ses.streamAboveBytes = 100 * 1024;
+      raw.smtp.maxMessageBytes = 10 * 1024 * 1024;
+    }),
+  });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+beforeEach(() => {
+  stack.ses!.clear();
+  stack.ses!.clearFaults();
+});
+
+const attachment = Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7919) % 251));
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function bigMessage(): Promise<Buffer> {
+  return new MailComposer({
+    from: 'alice@acme.example',
+    to: 'bob@client.example',
+    subject: 'Catalogue',
+    text: 'Notre catalogue est joint.',
+    html: '<p>Notre catalogue est joint.</p>',
+    attachments: [{ filename: 'catalogue.bin', content: attachment }],
+  })
+    .compile()
+    .build();
+}
+
+describe('streamed SendEmail for large copies', () => {
+  it('delivers each recipient a complete copy, attachment byte for byte, footer and headers in place', async () => {
+    const raw = await bigMessage();
+    const info = await sendWithNodemailer(stack, {
+      from: 'alice@acme.example',
+      to: ['bob@client.example', 'dave@client.example'],
+      raw,
+    });
+    expect(info.response).toMatch(/^250 2\.0\.0 Ok: 2 of 2 copies sent/);
+    expect(stack.ses!.messages).toHaveLength(2);
+    for (const message of stack.ses!.messages) {
+      expect(message.tags).toMatchObject({ controller: 'acme', purpose: 'acme-prospecting' });
+      expect(message.configurationSet).toBe('fairsend-test');
+      const parsed = await simpleParser(message.raw);
+      expect(sha(parsed.attachments[0]!.content)).toBe(sha(attachment));
+      expect(parsed.text).toContain('Message envoyé par ACME Prospection SARL');
+      expect(message.raw.toString('latin1')).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
+    }
+  });
+
+  it('classifies SES errors like the SDK does: throttling retried, a rejection reported', async () => {
+    const raw = await bigMessage();
+    stack.ses!.injectFault('throttle', 2);
+    expect(
+      (await sendWithNodemailer(stack, { from: 'alice@acme.example', to: ['erin@client.example'], raw })).response,
+    ).toMatch(/^250 /);
+    expect(stack.ses!.requests).toBe(3);
+    stack.ses!.injectFault('reject', 1);
+    const error = await sendWithNodemailer(stack, {
+      from: 'alice@acme.example',
+      to: ['frank@client.example'],
+      raw,
+    }).catch((e: unknown) => e);
+    expect(smtpErrorOf(error).response).toMatch(
+      /^554 5\.7\.1 SES refused the message \(0 of 1 copies sent\)\. <frank@client\.example>: MessageRejected: Email address is not verified/,
+    );
+  });
+});
