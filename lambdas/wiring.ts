@@ -1,20 +1,19 @@
-import { loadConfig } from '../shared/config.ts';
 import { FeedbackProcessor } from '../shared/feedback.ts';
 import { createLogger } from '../shared/log.ts';
+import { loadRuntimeConfig } from '../shared/runtime-config.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
 import { DynamoOppositionList } from '../shared/stores/opposition-list.ts';
 import { DynamoSendLog } from '../shared/stores/send-log.ts';
 import { UnsubscribeService } from '../shared/unsubscribe.ts';
 
 /**
- * Built once per Lambda execution environment, on first use: the config (the file the CDK app
- * bundles, `FAIRSEND_CONFIG`, with secrets from `FAIRSEND__…` variables), the DynamoDB client
- * and the services. Handlers stay thin.
+ * Built once per Lambda execution environment, on first use: the config (with the token keys from
+ * Secrets Manager), the DynamoDB client and the services. Handlers stay thin.
  */
 let wired: ReturnType<typeof wire> | undefined;
 
-function wire() {
-  const config = loadConfig(process.env.FAIRSEND_CONFIG ?? 'fairsend.json');
+async function wire() {
+  const config = await loadRuntimeConfig();
   const log = createLogger();
   const db = createDynamoClient(config.dynamodb);
   const oppositions = new DynamoOppositionList(db, config.dynamodb.tables.oppositions);
@@ -29,5 +28,8 @@ function wire() {
 
 export function wiring(): ReturnType<typeof wire> {
   wired ??= wire();
+  wired.catch(() => {
+    wired = undefined; // a failed cold start is retried on the next invocation
+  });
   return wired;
 }

@@ -4,8 +4,8 @@ import { createMailtoUnsubscribeHandler } from './handler.ts';
 
 let handle: ReturnType<typeof createMailtoUnsubscribeHandler> | undefined;
 
-export const handler = (event: SESEvent) => {
-  const { unsubscribe, log } = wiring();
+export const handler = async (event: SESEvent) => {
+  const { unsubscribe, log } = await wiring();
   handle ??= createMailtoUnsubscribeHandler(unsubscribe, log);
   return handle(event);
 };

@@ -4,8 +4,8 @@ import { createSesEventsHandler } from './handler.ts';
 
 let handle: ReturnType<typeof createSesEventsHandler> | undefined;
 
-export const handler = (event: SNSEvent) => {
-  const { feedback, log } = wiring();
+export const handler = async (event: SNSEvent) => {
+  const { feedback, log } = await wiring();
   handle ??= createSesEventsHandler(feedback, log);
   return handle(event);
 };

@@ -4,8 +4,8 @@ import { createUnsubscribeHandler } from './handler.ts';
 
 let handle: ReturnType<typeof createUnsubscribeHandler> | undefined;
 
-export const handler = (event: APIGatewayProxyEventV2) => {
-  const { unsubscribe, log } = wiring();
+export const handler = async (event: APIGatewayProxyEventV2) => {
+  const { unsubscribe, log } = await wiring();
   handle ??= createUnsubscribeHandler(unsubscribe, log);
   return handle(event);
 };

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { normaliseAddress, normaliseDomain } from '../../shared/address.ts';
+import { applyEnvOverrides, type FairsendConfig, parseConfig } from '../../shared/config.ts';
+import { ConfigError } from '../../shared/errors.ts';
+import { DEMO_CONFIG } from '../local/local-config.ts';
+
+/**
+ * The config the CDK app deploys, validated by the same schema. Secrets are not part of it: the
+ * token keys are generated in Secrets Manager by the stack, so a placeholder stands in for them
+ * here; an SMTP user without a passwordHash is reported (its hash can also come from a
+ * `FAIRSEND__smtpUsers__<name>__passwordHash` override at run time).
+ */
+export function configuredForDeploy(env: NodeJS.ProcessEnv = process.env): {
+  config: FairsendConfig;
+  sendingDomains: string[];
+  warnings: string[];
+} {
+  const file = env.FAIRSEND_CONFIG ?? DEMO_CONFIG;
+  let raw: Record<string, any>;
+  try {
+    raw = applyEnvOverrides(JSON.parse(readFileSync(file, 'utf8')), env) as Record<string, any>;
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  const warnings: string[] = [];
+  const placeholderHash = 'scrypt$16384$8$1$cGxhY2Vob2xkZXI$cGxhY2Vob2xkZXI';
+  for (const [name, user] of Object.entries<Record<string, unknown>>(raw.smtpUsers ?? {})) {
+    if (!user.passwordHash) {
+      warnings.push(`smtpUsers.${name}.passwordHash is not set: the relay will refuse to start until it is`);
+      user.passwordHash = placeholderHash;
+    }
+  }
+  raw.tokens ??= { activeKeyId: 'k1', keys: { k1: 'generated in Secrets Manager at deploy time' } };
+  const config = parseConfig(raw, file);
+  for (const user of Object.values(config.smtpUsers)) if (user.passwordHash === placeholderHash) user.passwordHash = '';
+  const sendingDomains = [
+    ...new Set(
+      Object.values(config.controllers).flatMap((c) =>
+        c.allowedSenders.map((s) => (s.includes('@') ? normaliseAddress(s)?.domain : normaliseDomain(s)) ?? s),
+      ),
+    ),
+  ];
+  return { config, sendingDomains, warnings };
+}
