@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { Route } from './http-server.ts';
+import { type Route, readBody } from './http-server.ts';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -13,7 +13,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
  */
 export function httpApiRoute(routeKey: string, paramNames: string[], handler: HttpApiHandler): Route {
   return async (req, res, params) => {
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     if (body === null) {
       res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('Request body too large\n');
@@ -82,15 +82,4 @@ function send(req: IncomingMessage, res: ServerResponse, result: APIGatewayProxy
   headers['content-length'] = String(body.length);
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

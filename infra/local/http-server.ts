@@ -62,3 +62,15 @@ export class LocalHttpServer {
     });
   }
 }
+
+/** A request body up to `limit` bytes; null when it is larger (the caller answers 413). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SESEvent } from 'aws-lambda';
 import { simpleParser } from 'mailparser';
+import { readBody } from './http-server.ts';
 
 /**
  * `POST /local/inbound-mail` with a raw RFC 5322 message: what an SES receipt rule would hand
@@ -9,18 +10,13 @@ import { simpleParser } from 'mailparser';
  */
 export function inboundMailRoute(handler: (event: SESEvent) => Promise<unknown>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > 1024 * 1024) {
-        res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end('message too large\n');
-        return;
-      }
-      chunks.push(chunk as Buffer);
+    const body = await readBody(req, 1024 * 1024);
+    if (body === null) {
+      res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('message too large\n');
+      return;
     }
-    const mail = await simpleParser(Buffer.concat(chunks));
+    const mail = await simpleParser(body);
     const to = (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) =>
       a.value.map((v) => v.address ?? ''),
     );

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readBody } from './http-server.ts';
 
 /**
  * A local stand-in for Amazon SES that speaks the SESv2 `SendEmail` HTTP API (restJson1, the
@@ -146,7 +147,7 @@ export class SesStandIn extends EventEmitter {
           kind: z.enum(['throttle', 'error', 'hang', 'drop', 'reject']),
           count: z.number().int().positive().default(1),
         })
-        .safeParse(parseJson((await readBody(req, 4096)).toString('utf8')));
+        .safeParse(parseJson((await readBody(req, 4096))?.toString('utf8') ?? ''));
       if (!body.success) return sendJson(res, 400, { message: body.error.message });
       this.injectFault(body.data.kind, body.data.count);
       return sendJson(res, 200, { faults: this.faults });
@@ -158,6 +159,7 @@ export class SesStandIn extends EventEmitter {
   private async sendEmail(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests++;
     const body = await readBody(req, MAX_REQUEST_BYTES);
+    if (body === null) return sesError(res, 413, 'BadRequestException', `request body over ${MAX_REQUEST_BYTES} bytes`);
     const signature = checkSignature(req, body);
     if (signature) return sesError(res, 403, 'InvalidSignatureException', signature);
     let json: unknown;
@@ -306,17 +308,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function sesError(res: ServerResponse, status: number, type: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
   res.end(JSON.stringify({ message }));
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error(`request body over ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 function parseJson(text: string): unknown {

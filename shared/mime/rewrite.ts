@@ -49,50 +49,87 @@ const STRIPPED = /^(bcc|x-fairsend-[\w-]+|list-unsubscribe|list-unsubscribe-post
 const CONTENT_HEADERS = /^(content-[\w-]+|mime-version)$/i;
 export const MAX_DEPTH = 40;
 
+interface Range {
+  start: number;
+  end: number;
+}
+
 interface Draft {
   node: MimeNode;
   root: boolean;
-  headers: Buffer;
-  body: Buffer[];
+  headerBytes: Buffer;
+  header: Range;
+  body: Range;
+  /** The body as mailsplit gave it, for decoding (text parts only: small). */
+  chunks: Buffer[];
 }
 
 export async function buildTemplate(
   raw: Buffer,
   options: { hostname: string; textMarker: string },
+  /** `share`: untouched bytes as slices of `raw`; `copy`: as mailsplit emits them (for input it does not reproduce exactly). */
+  mode: 'share' | 'copy' = 'share',
 ): Promise<TemplateResult> {
-  let items: { type: string; node?: MimeNode; value?: Buffer }[];
+  // Untouched bytes are kept as ranges of `raw` (mailsplit's output is the input, byte for byte),
+  // so the template shares the submitted message's memory instead of holding a copy of it.
+  const segments: (Range | Buffer | Draft)[] = [];
+  const drafts: Draft[] = [];
+  let root: MimeNode | undefined;
+  let current: Draft | null = null;
+  let offset = 0;
+  let tooDeep = false;
+  const keep = (bytes: Buffer) => {
+    if (mode === 'copy') {
+      segments.push(bytes);
+      return;
+    }
+    const last = segments.at(-1);
+    if (last && !Buffer.isBuffer(last) && !('node' in last) && last.end === offset) last.end += bytes.length;
+    else segments.push({ start: offset, end: offset + bytes.length });
+  };
   try {
-    items = await split(raw);
+    await split(raw, (item) => {
+      if (item.type === 'node') {
+        const node = item.node!;
+        const headerBytes = node.getHeaders();
+        const length = headerBytes.length;
+        if (depth(node) > MAX_DEPTH) tooDeep = true;
+        root ??= node;
+        const isRoot = node === root;
+        if (eligible(node)) {
+          current = {
+            node,
+            root: isRoot,
+            headerBytes,
+            header: { start: offset, end: offset + length },
+            body: { start: offset + length, end: offset + length },
+            chunks: [],
+          };
+          drafts.push(current);
+          segments.push(current);
+        } else {
+          current = null;
+          if (!isRoot) keep(headerBytes);
+        }
+        offset += length;
+      } else if (item.value && item.value.length > 0) {
+        if (item.type === 'body' && current) {
+          current.chunks.push(item.value);
+          current.body.end += item.value.length;
+        } else {
+          keep(item.value);
+        }
+        offset += item.value.length;
+      }
+    });
   } catch (err) {
     return { ok: false, reason: `the MIME structure cannot be read (${(err as Error).message})` };
   }
-
-  const first = items[0];
-  if (first?.type !== 'node' || !first.node) return { ok: false, reason: 'the message has no header block' };
-  const root = first.node;
-  const segments: (Segment | Draft)[] = [];
-  const drafts: Draft[] = [];
-  let current: Draft | null = null;
-
-  for (const item of items) {
-    if (item.type === 'node') {
-      const node = item.node!;
-      if (depth(node) > MAX_DEPTH)
-        return { ok: false, reason: `MIME parts are nested deeper than ${MAX_DEPTH} levels` };
-      const isRoot = node === root;
-      if (eligible(node)) {
-        current = { node, root: isRoot, headers: isRoot ? Buffer.alloc(0) : node.getHeaders(), body: [] };
-        drafts.push(current);
-        segments.push(current);
-      } else {
-        current = null;
-        if (!isRoot) segments.push(node.getHeaders());
-      }
-    } else if (item.value && item.value.length > 0) {
-      if (item.type === 'body' && current) current.body.push(item.value);
-      else segments.push(item.value);
-    }
-  }
+  if (tooDeep) return { ok: false, reason: `MIME parts are nested deeper than ${MAX_DEPTH} levels` };
+  if (!root) return { ok: false, reason: 'the message has no header block' };
+  // mailsplit reproduces well-formed input exactly; for some broken input it does not, and then
+  // what it emits (not ranges of the input) is the message.
+  if (offset !== raw.length && mode === 'share') return buildTemplate(raw, options, 'copy');
 
   // Only the last inline text/plain and the last inline text/html part get the footer.
   const chosen = new Set<Draft>();
@@ -103,15 +140,26 @@ export async function buildTemplate(
 
   let alreadyFootered = 0;
   const out: Segment[] = [];
+  const slice = (range: Range) => {
+    if (range.end > range.start) out.push(raw.subarray(range.start, range.end));
+  };
   for (const segment of segments) {
-    if (Buffer.isBuffer(segment) || !('node' in segment)) {
-      out.push(segment as Segment);
+    if (Buffer.isBuffer(segment)) {
+      out.push(segment);
+      continue;
+    }
+    if (!('node' in segment)) {
+      slice(segment);
       continue;
     }
     const draft = segment;
     const restore = () => {
-      if (!draft.root) out.push(draft.headers);
-      out.push(...draft.body);
+      if (mode === 'share') {
+        slice({ start: draft.root ? draft.body.start : draft.header.start, end: draft.body.end });
+        return;
+      }
+      if (!draft.root) out.push(draft.headerBytes);
+      out.push(...draft.chunks);
     };
     if (!chosen.has(draft)) {
       restore();
@@ -119,7 +167,7 @@ export async function buildTemplate(
     }
     const node = draft.node;
     const isHtml = node.contentType === 'text/html';
-    let text = decodeCharset(decodeTransfer(Buffer.concat(draft.body), node.encoding), node.charset);
+    let text = decodeCharset(decodeTransfer(Buffer.concat(draft.chunks), node.encoding), node.charset);
     if (isHtml ? hasHtmlFooter(text) : text.includes(options.textMarker)) {
       alreadyFootered++;
       restore();
@@ -136,8 +184,9 @@ export async function buildTemplate(
       encoding,
     });
   }
+  const rootNode: MimeNode = root;
 
-  const rootHeaders = root.headers as Headers;
+  const rootHeaders = rootNode.headers as Headers;
   for (const line of rootHeaders.getList().slice()) {
     if (STRIPPED.test(line.key)) rootHeaders.remove(line.key);
   }
@@ -154,8 +203,7 @@ export async function buildTemplate(
     wrapped = true;
     segmentsOut = wrap(rootHeaders, out);
   }
-  segmentsOut = coalesce(segmentsOut);
-  const headerBytes = root.getHeaders();
+  const headerBytes = rootNode.getHeaders();
   const sharedBytes = segmentsOut.reduce(
     (n, s) => n + (Buffer.isBuffer(s) ? s.length : s.text.length),
     headerBytes.length,
@@ -230,29 +278,6 @@ function wrap(rootHeaders: Headers, body: Segment[]): Segment[] {
   ];
 }
 
-/**
- * mailsplit yields a Buffer per line; a 25 MB attachment would be ~330,000 small Buffers, each
- * with its own overhead. Joining runs of them once keeps the template about the message's size.
- */
-function coalesce(segments: Segment[]): Segment[] {
-  const out: Segment[] = [];
-  let run: Buffer[] = [];
-  const flush = () => {
-    if (run.length === 1) out.push(run[0]!);
-    else if (run.length > 1) out.push(Buffer.concat(run));
-    run = [];
-  };
-  for (const segment of segments) {
-    if (Buffer.isBuffer(segment)) run.push(segment);
-    else {
-      flush();
-      out.push(segment);
-    }
-  }
-  flush();
-  return out;
-}
-
 function eligible(node: MimeNode): boolean {
   if (node.multipart) return false;
   if (node.contentType !== 'text/plain' && node.contentType !== 'text/html') return false;
@@ -270,16 +295,19 @@ function depth(node: MimeNode): number {
   return d;
 }
 
-function split(raw: Buffer): Promise<{ type: string; node?: MimeNode; value?: Buffer }[]> {
+function split(raw: Buffer, onItem: (item: { type: string; node?: MimeNode; value?: Buffer }) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const items: { type: string; node?: MimeNode; value?: Buffer }[] = [];
     const splitter = new Splitter({ maxHeadSize: 1024 * 1024 });
     splitter.on('data', (chunk: { type: string; value?: Buffer }) => {
-      items.push(chunk.type === 'node' ? { type: 'node', node: chunk as unknown as MimeNode } : chunk);
+      try {
+        onItem(chunk.type === 'node' ? { type: 'node', node: chunk as unknown as MimeNode } : chunk);
+      } catch (err) {
+        splitter.destroy(err as Error);
+      }
     });
     const events = splitter as unknown as NodeJS.EventEmitter;
     events.once('error', reject);
-    events.once('end', () => resolve(items));
+    events.once('end', resolve);
     for (let i = 0; i < raw.length; i += 1024 * 1024) splitter.write(raw.subarray(i, i + 1024 * 1024));
     splitter.end();
   });

@@ -69,6 +69,8 @@ describe('the rewrite corpus', () => {
     // Both copies are rendered from one template whose shared Buffers hold the attachment.
     const buffers = built.template.segments.filter((s) => Buffer.isBuffer(s));
     expect(buffers.reduce((n, s) => n + s.length, 0)).toBeGreaterThan(1024 * 1024);
+    // ...which are slices of the submitted message itself, not copies of it.
+    for (const b of buffers) expect(b.buffer).toBe(shape.raw.buffer);
   });
 
   it('leaves a signed part byte for byte as it was, so its signature still verifies', async () => {
