@@ -25,6 +25,8 @@ import { percentile, type RunResult, runLoad, type Target } from './client.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const QUICK = process.env.BENCH_QUICK === '1';
+/** `memory`: only the memory cases, printed and not written to BENCH.md. */
+const ONLY = process.env.BENCH_ONLY;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
@@ -222,81 +224,86 @@ async function main(): Promise<void> {
   for (const target of Object.values(targets))
     await runLoad({ target, connections: 4, pooled: true, recipients: 1, seconds: 1, maxMessages: 200, body });
 
-  // 1. Throughput and latency.
-  log(`throughput and latency (${SECONDS} s per run):`);
   const rows: Row[] = [];
-  const usageBefore = await relay.stats();
+  const delayRows: { connections: number; results: Record<string, RunResult> }[] = [];
   let usagePerMessage: { recipients: number; requests: number; read: number; write: number }[] = [];
-  for (const recipients of QUICK ? [1] : [1, 10, 100]) {
-    for (const pooled of [true, false]) {
-      for (const connections of QUICK ? [1, 10] : [1, 10, 50]) {
-        const row: Row = { recipients, pooled, connections, results: {} };
-        for (const [key, target] of Object.entries(targets)) {
-          const before = key === 'fairsend' ? await relay.stats() : undefined;
-          row.results[key] = await run(target, recipients, pooled, connections);
-          if (before && pooled && connections === 1) {
-            const after = await relay.stats();
-            const n = row.results[key]!.messages || 1;
-            const requests =
-              Object.values(after.dynamo.requests).reduce((a, b) => a + b, 0) -
-              Object.values(before.dynamo.requests).reduce((a, b) => a + b, 0);
-            usagePerMessage.push({
-              recipients,
-              requests: requests / n,
-              read: (after.dynamo.readUnits - before.dynamo.readUnits) / n,
-              write: (after.dynamo.writeUnits - before.dynamo.writeUnits) / n,
-            });
+  let fanout: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [] };
+  let fanoutMean = Number.NaN;
+  const expected = Math.ceil(100 / config.ses.sendConcurrency) * 50;
+  if (ONLY !== 'memory') {
+    // 1. Throughput and latency.
+    log(`throughput and latency (${SECONDS} s per run):`);
+
+    usagePerMessage = [];
+    for (const recipients of QUICK ? [1] : [1, 10, 100]) {
+      for (const pooled of [true, false]) {
+        for (const connections of QUICK ? [1, 10] : [1, 10, 50]) {
+          const row: Row = { recipients, pooled, connections, results: {} };
+          for (const [key, target] of Object.entries(targets)) {
+            const before = key === 'fairsend' ? await relay.stats() : undefined;
+            row.results[key] = await run(target, recipients, pooled, connections);
+            if (before && pooled && connections === 1) {
+              const after = await relay.stats();
+              const n = row.results[key]!.messages || 1;
+              const requests =
+                Object.values(after.dynamo.requests).reduce((a, b) => a + b, 0) -
+                Object.values(before.dynamo.requests).reduce((a, b) => a + b, 0);
+              usagePerMessage.push({
+                recipients,
+                requests: requests / n,
+                read: (after.dynamo.readUnits - before.dynamo.readUnits) / n,
+                write: (after.dynamo.writeUnits - before.dynamo.writeUnits) / n,
+              });
+            }
           }
+          rows.push(row);
         }
-        rows.push(row);
       }
     }
-  }
-  void usageBefore;
 
-  // 2. The greeting delay, before and after.
-  log('greeting delay (one message per connection, 1 recipient):');
-  const delayRows: { connections: number; results: Record<string, RunResult> }[] = [];
-  for (const connections of [1, 10]) {
-    delayRows.push({
-      connections,
-      results: {
-        bareDelayed: await run(
-          { name: 'bare, 100 ms delay', port: bareDelayed.port, secure: true },
-          1,
-          false,
-          connections,
-        ),
-        relayDelayed: await run(
-          { name: 'Fairsend, 100 ms', port: relayDelayed.ports.starttls, secure: true },
-          1,
-          false,
-          connections,
-        ),
-        bare: await run(targets.bare!, 1, false, connections),
-        relay: await run(targets.fairsend!, 1, false, connections),
-      },
+    // 2. The greeting delay, before and after.
+    log('greeting delay (one message per connection, 1 recipient):');
+
+    for (const connections of [1, 10]) {
+      delayRows.push({
+        connections,
+        results: {
+          bareDelayed: await run(
+            { name: 'bare, 100 ms delay', port: bareDelayed.port, secure: true },
+            1,
+            false,
+            connections,
+          ),
+          relayDelayed: await run(
+            { name: 'Fairsend, 100 ms', port: relayDelayed.ports.starttls, secure: true },
+            1,
+            false,
+            connections,
+          ),
+          bare: await run(targets.bare!, 1, false, connections),
+          relay: await run(targets.fairsend!, 1, false, connections),
+        },
+      });
+    }
+
+    // 3. 100 recipients against an SES that takes 50 ms per call.
+    log('100 recipients, SES answering in 50 ms:');
+    ses.latencyMs = 50;
+    fanout = await runLoad({
+      target: targets.fairsend!,
+      connections: 1,
+      pooled: true,
+      recipients: 100,
+      seconds: 30,
+      maxMessages: 5,
+      body,
     });
+    ses.latencyMs = 0;
+    fanoutMean = fanout.latencies.reduce((a, b) => a + b, 0) / Math.max(1, fanout.latencies.length);
+    log(
+      `  mean DATA→250 ${fmt(fanoutMean, 0)} ms; ceil(100/${config.ses.sendConcurrency}) × 50 ms = ${expected} ms (ratio ${fmt(fanoutMean / expected, 2)})`,
+    );
   }
-
-  // 3. 100 recipients against an SES that takes 50 ms per call.
-  log('100 recipients, SES answering in 50 ms:');
-  ses.latencyMs = 50;
-  const fanout = await runLoad({
-    target: targets.fairsend!,
-    connections: 1,
-    pooled: true,
-    recipients: 100,
-    seconds: 30,
-    maxMessages: 5,
-    body,
-  });
-  ses.latencyMs = 0;
-  const expected = Math.ceil(100 / config.ses.sendConcurrency) * 50;
-  const fanoutMean = fanout.latencies.reduce((a, b) => a + b, 0) / Math.max(1, fanout.latencies.length);
-  log(
-    `  mean DATA→250 ${fmt(fanoutMean, 0)} ms; ceil(100/${config.ses.sendConcurrency}) × 50 ms = ${expected} ms (ratio ${fmt(fanoutMean / expected, 2)})`,
-  );
 
   // 4. Memory: a 25 MB message to 10 recipients, and 1,000 idle connections, each on a fresh relay.
   log('memory:');
@@ -348,6 +355,8 @@ async function main(): Promise<void> {
 
   for (const c of children) c.kill();
   await ses.close();
+
+  if (ONLY === 'memory') process.exit(0);
 
   // The report.
   const lines: string[] = [];
