@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     ...(users.length > 0 ? users : ['    (passwords come from your config file)']),
     `  TLS certificate   ${tls.certFile}${config.smtp.tls ? '' : ' (self-signed, made on first start)'}`,
     `  Sent mail (SES)   ${stack.outboxUrl ?? '(real SES)'}`,
-    `  HTTP / admin      http://${stack.http.address}:${stack.http.port}`,
+    `  HTTP              http://${stack.http.address}:${stack.http.port} (unsubscribe links /u/…, POST /local/inbound-mail)`,
     `  DynamoDB          ${stack.config.dynamodb.endpoint} (data in ${join(dir, 'dynamodb')})`,
     `  Config file       ${file}`,
     '',

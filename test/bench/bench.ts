@@ -8,10 +8,11 @@
  * so the machine's speed and noise cancel out. Writes BENCH.md.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
@@ -30,6 +31,16 @@ const ONLY = process.env.BENCH_ONLY;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+
+/** CPU seconds a process has used (user + system), from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -230,7 +241,15 @@ async function main(): Promise<void> {
   let fanout: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [] };
   let fanoutMean = Number.NaN;
   const expected = Math.ceil(100 / config.ses.sendConcurrency) * 50;
+  const cpu: Record<string, number> = {};
   if (ONLY !== 'memory') {
+    const cpuAt = () => ({
+      relay: cpuSeconds(relay.pid),
+      dynalite: cpuSeconds(dynamo.pid!),
+      bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    });
+    const cpuBefore = cpuAt();
+    const wallBefore = performance.now();
     // 1. Throughput and latency.
     log(`throughput and latency (${SECONDS} s per run):`);
 
@@ -261,6 +280,9 @@ async function main(): Promise<void> {
       }
     }
 
+    const cpuAfter = cpuAt();
+    cpu.wall = (performance.now() - wallBefore) / 1000;
+    for (const key of ['relay', 'dynalite', 'bench'] as const) cpu[key] = cpuAfter[key] - cpuBefore[key];
     // 2. The greeting delay, before and after.
     log('greeting delay (one message per connection, 1 recipient):');
 
@@ -400,6 +422,12 @@ async function main(): Promise<void> {
     );
   }
   out();
+  if (cpu.wall) {
+    out(
+      `CPU used during these runs (${fmt(cpu.wall!, 0)} s of wall time, 2 cores = ${fmt(2 * cpu.wall!, 0)} CPU-seconds available, shared by all the servers measured in turn): load generator and SES stand-in ${fmt(cpu.bench!, 0)} s, dynalite ${fmt(cpu.dynalite!, 0)} s, the Fairsend relay ${fmt(cpu.relay!, 0)} s. dynalite (DynamoDB in JavaScript on LevelDB, one process) is what Fairsend waits on: every message needs at least four sequential DynamoDB round trips (the opposition check at RCPT, the contacts and idempotency reads, the send-log write), ~4 ms each here, where the baselines do no I/O at all.`,
+    );
+    out();
+  }
   out('## The greeting delay (one message per connection, 1 recipient)');
   out();
   out(
