@@ -6,6 +6,7 @@ import { browserAvailable, launchChromium } from '../helpers/browser.ts';
 import { plainMessage } from '../helpers/messages.ts';
 import { sendWithNodemailer } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
+import { sendAndGetToken } from '../helpers/unsubscribe-token.ts';
 
 const SCREENSHOTS = 'test-results/screenshots';
 let stack: LocalStack;
@@ -23,13 +24,7 @@ afterAll(async () => {
 });
 
 async function linkFor(address: string, language: string): Promise<string> {
-  await sendWithNodemailer(stack, {
-    from: 'alice@acme.example',
-    to: [address],
-    raw: plainMessage({ extraHeaders: [`X-Fairsend-Language: ${language}`] }),
-  });
-  const copy = stack.ses!.messages.filter((m) => m.destination[0] === address).at(-1)!;
-  const token = /^List-Unsubscribe: <https:\/\/[^/]+\/u\/([\w.-]+)>/m.exec(copy.raw.toString('latin1'))![1];
+  const token = await sendAndGetToken(stack, address, [`X-Fairsend-Language: ${language}`]);
   return `http://127.0.0.1:${stack.http.port}/u/${token}`;
 }
 

@@ -4,6 +4,7 @@ import { issueToken } from '../../shared/unsubscribe-token.ts';
 import { plainMessage } from '../helpers/messages.ts';
 import { sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
+import { sendAndGetToken } from '../helpers/unsubscribe-token.ts';
 
 let stack: LocalStack;
 let base: string;
@@ -15,14 +16,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Sends one message through the relay and returns the token of that recipient's copy. */
-async function tokenFor(address: string, extraHeaders: string[] = []): Promise<string> {
-  await sendWithNodemailer(stack, { from: 'alice@acme.example', to: [address], raw: plainMessage({ extraHeaders }) });
-  const copy = stack.ses!.messages.filter((m) => m.destination[0] === address).at(-1)!;
-  const token = /^List-Unsubscribe: <https:\/\/[^/]+\/u\/([\w.-]+)>/m.exec(copy.raw.toString('latin1'))?.[1];
-  if (!token) throw new Error('no List-Unsubscribe token');
-  return token;
-}
+const tokenFor = (address: string, extraHeaders: string[] = []) => sendAndGetToken(stack, address, extraHeaders);
 
 const oppositionOf = async (address: string) =>
   (await stack.stores.oppositions.list('acme')).find((o) => o.subject === address);
