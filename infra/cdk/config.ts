@@ -16,15 +16,15 @@ export function configuredForDeploy(env: NodeJS.ProcessEnv = process.env): {
   warnings: string[];
 } {
   const file = env.FAIRSEND_CONFIG ?? DEMO_CONFIG;
-  let raw: Record<string, any>;
+  let raw: { smtpUsers?: Record<string, { passwordHash?: string }>; tokens?: unknown };
   try {
-    raw = applyEnvOverrides(JSON.parse(readFileSync(file, 'utf8')), env) as Record<string, any>;
+    raw = applyEnvOverrides(JSON.parse(readFileSync(file, 'utf8')), env) as typeof raw;
   } catch (err) {
     throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
   }
   const warnings: string[] = [];
   const placeholderHash = 'scrypt$16384$8$1$cGxhY2Vob2xkZXI$cGxhY2Vob2xkZXI';
-  for (const [name, user] of Object.entries<Record<string, unknown>>(raw.smtpUsers ?? {})) {
+  for (const [name, user] of Object.entries(raw.smtpUsers ?? {})) {
     if (!user.passwordHash) {
       warnings.push(`smtpUsers.${name}.passwordHash is not set: the relay will refuse to start until it is`);
       user.passwordHash = placeholderHash;

@@ -52,7 +52,7 @@ export function createUnsubscribeHandler(service: UnsubscribeService, log: Logge
     const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
     if (body.length > MAX_BODY_BYTES) return page(413, invalidPage(lang, lookup.controller));
     const form = readForm(event.headers['content-type'], body);
-    if (!form || form.get('List-Unsubscribe') !== 'One-Click') {
+    if (form?.get('List-Unsubscribe') !== 'One-Click') {
       log.info('unsubscribe.bad-post', { contentType: event.headers['content-type'] ?? '' });
       return {
         statusCode: 400,

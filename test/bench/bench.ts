@@ -19,7 +19,7 @@ import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
 import { testConfig } from '../helpers/config.ts';
-import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
+import { startRelayChild } from '../helpers/relay-child.ts';
 import { RawSmtp } from '../helpers/smtp.ts';
 import { testCertificate } from '../helpers/stack.ts';
 import { percentile, type RunResult, runLoad, type Target } from './client.ts';

@@ -3,8 +3,6 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { browserAvailable, launchChromium } from '../helpers/browser.ts';
-import { plainMessage } from '../helpers/messages.ts';
-import { sendWithNodemailer } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
 import { sendAndGetToken } from '../helpers/unsubscribe-token.ts';
 
