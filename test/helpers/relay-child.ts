@@ -26,7 +26,12 @@ export async function startRelayChild(
   tls: { keyFile: string; certFile: string },
 ): Promise<RelayChild> {
   const child = fork(SCRIPT, [], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      ...(process.env.RELAY_NODE_FLAGS ? process.env.RELAY_NODE_FLAGS.split(' ') : []),
+    ],
     env: {
       ...process.env,
       FAIRSEND_PROCESS_CONFIG: JSON.stringify(config),
