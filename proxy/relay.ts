@@ -20,6 +20,7 @@ import type { OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
 import { Delivery } from './delivery.ts';
 import { normaliseLineEndings } from './line-endings.ts';
+import { declaredSize, MessageBuffer } from './message-buffer.ts';
 import { MessagePipeline } from './message-pipeline.ts';
 import type { CopySender } from './ses-sender.ts';
 import { SubmissionServer } from './submission-server.ts';
@@ -240,9 +241,13 @@ export class Relay {
     session: SMTPServerSession,
     callback: (err?: Error | null, message?: string) => void,
   ): void {
-    const chunks: Buffer[] = [];
+    const mailFrom = session.envelope.mailFrom;
+    const message = new MessageBuffer(
+      declaredSize(mailFrom ? mailFrom.args : undefined),
+      this.deps.config.smtp.maxMessageBytes,
+    );
     stream.on('data', (chunk: Buffer) => {
-      if (!stream.sizeExceeded) chunks.push(chunk);
+      if (!stream.sizeExceeded) message.push(chunk);
     });
     stream.once('end', () => {
       if (stream.sizeExceeded) {
@@ -254,7 +259,7 @@ export class Relay {
           ),
         );
       }
-      this.handleMessage(Buffer.concat(chunks), session).then(
+      this.handleMessage(message.toBuffer(), session).then(
         (reply) => callback(null, reply),
         (err: Error) => {
           if (err instanceof SmtpReply) return callback(err);

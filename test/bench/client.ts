@@ -28,6 +28,8 @@ export async function runLoad(options: {
   seconds: number;
   maxMessages: number;
   body: (n: number) => string;
+  /** Declare the message size at MAIL FROM (RFC 1870), as Postfix and most mail clients do. */
+  declareSize?: boolean;
 }): Promise<RunResult> {
   const { target } = options;
   const deadline = performance.now() + options.seconds * 1000;
@@ -46,11 +48,13 @@ export async function runLoad(options: {
       const n = issued++;
       const session = smtp ?? (await open());
       try {
-        await session.command('MAIL FROM:<alice@acme.example>');
+        const body = options.body(n);
+        const size = options.declareSize ? ` SIZE=${Buffer.byteLength(body, 'latin1')}` : '';
+        await session.command(`MAIL FROM:<alice@acme.example>${size}`);
         for (let r = 0; r < options.recipients; r++)
           await session.command(`RCPT TO:<r${(n * 7 + r) % 5000}@client.example>`);
         await session.command('DATA');
-        session.write(`${options.body(n)}\r\n.\r\n`);
+        session.write(`${body}\r\n.\r\n`);
         const t0 = performance.now();
         const reply = await session.reply(120_000);
         const t1 = performance.now();
