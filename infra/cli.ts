@@ -9,6 +9,7 @@ import { contactSchema, DynamoContactStore } from '../shared/stores/contacts.ts'
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
 import { DynamoOppositionList, domainSubject } from '../shared/stores/opposition-list.ts';
 import { DynamoSendLog } from '../shared/stores/send-log.ts';
+import { importContacts } from './contacts-import.ts';
 import { loadLocalConfig } from './local/local-config.ts';
 
 const USAGE = `usage: npm run fairsend -- <command> [options]
@@ -22,6 +23,10 @@ const USAGE = `usage: npm run fairsend -- <command> [options]
           [--profession TEXT] [--company TEXT] [--professional] [--language fr|en|de]
           [--reason TEXT] [--consent HOW]             record what you know about a person
   contact <address> --show                            show the record
+  contacts import <file.csv> [--controller ID] [--dry-run]
+                                                      import contacts (columns: address, source, obtainedAt,
+                                                      profession, company, professional, language, reason,
+                                                      consentAt, consentHow); shows progress, lists refused rows
   hash-password                                       read a password on stdin, print its scrypt hash
 
 The config is FAIRSEND_CONFIG (default: the local demo config); for the local stack,
@@ -44,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       reason: { type: 'string' },
       consent: { type: 'string' },
       show: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -180,6 +186,15 @@ async function main(argv: string[]): Promise<number> {
         const contact = (await store.getMany(controller, [address.address])).get(address.address);
         process.stdout.write(`${JSON.stringify(contact ?? null, null, 2)}\n`);
         return 0;
+      }
+      case 'contacts': {
+        if (rest[0] !== 'import' || !rest[1]) {
+          process.stderr.write('usage: npm run fairsend -- contacts import <file.csv> [--controller ID] [--dry-run]\n');
+          return 2;
+        }
+        const store = new DynamoContactStore(db, tables.contacts);
+        const summary = await importContacts(rest[1], controller, values['dry-run'] ? null : store);
+        return summary.refused > 0 ? 1 : 0;
       }
       default:
         process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
