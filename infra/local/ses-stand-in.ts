@@ -4,6 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
 import { z } from 'zod';
 import { readBody } from './http-server.ts';
 
@@ -230,27 +231,28 @@ export class SesStandIn extends EventEmitter {
     sendJson(res, 200, { MessageId: message.id });
   }
 
-  private page(res: ServerResponse): void {
-    const rows = [...this.messages]
-      .reverse()
-      .slice(0, 200)
-      .map((m) => {
-        const headers = headerBlock(m.raw);
-        const subject = headerValue(headers, 'subject') ?? '(no subject)';
-        return `<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.from ?? '')}</td><td>${esc(m.destination.join(', '))}</td>
-<td><details><summary>${esc(subject)}</summary><pre>${esc(headers)}</pre></details></td>
+  /** The outbox for a person: the latest 100 copies, each with its headers and its text as a reader would see it. */
+  private async page(res: ServerResponse): Promise<void> {
+    const latest = [...this.messages].reverse().slice(0, 100);
+    const rows: string[] = [];
+    for (const m of latest) {
+      const headers = headerBlock(m.raw);
+      const parsed = await simpleParser(m.raw, { skipHtmlToText: false, skipImageLinks: true }).catch(() => null);
+      const subject = parsed?.subject ?? '(no subject)';
+      const attachments = parsed?.attachments.map((a) => `${a.filename ?? a.contentType} (${a.size} bytes)`).join(', ');
+      rows.push(`<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.from ?? '')}</td><td>${esc(m.destination.join(', '))}</td>
+<td><details><summary>${esc(subject)}</summary><h3>Text</h3><pre>${esc(parsed?.text ?? '(no text part)')}</pre>${attachments ? `<p>Attachments: ${esc(attachments)}</p>` : ''}<h3>Headers</h3><pre>${esc(headers)}</pre></details></td>
 <td>${esc(
-          Object.entries(m.tags)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(' '),
-        )}</td>
-<td><a href="/api/messages/${m.id}.eml">raw (${m.raw.length} bytes)</a></td></tr>`;
-      })
-      .join('\n');
+        Object.entries(m.tags)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+      )}</td>
+<td><a href="/api/messages/${m.id}.eml">raw (${m.raw.length} bytes)</a></td></tr>`);
+    }
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fairsend – local SES outbox</title>
-<style>body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}pre{white-space:pre-wrap;font-size:12px;background:#f6f6f6;padding:.5rem}</style></head>
-<body><h1>Local SES outbox</h1><p>${this.messages.length} message(s) handed to the SES stand-in. Each row is one SendEmail call: the exact bytes SES would have sent are under “raw”.</p>
-<table><thead><tr><th>Received</th><th>From</th><th>Destination</th><th>Subject / headers</th><th>Tags</th><th>Raw</th></tr></thead><tbody>${rows || '<tr><td colspan="6">Nothing sent yet.</td></tr>'}</tbody></table></body></html>`;
+<style>body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%;table-layout:fixed}th:nth-child(4),td:nth-child(4){width:50%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;background:#f6f6f6;padding:.5rem}h3{font-size:13px;margin:.6rem 0 .2rem}</style></head>
+<body><h1>Local SES outbox</h1><p>${this.messages.length} message(s) handed to the SES stand-in${this.messages.length > latest.length ? `, the latest ${latest.length} shown` : ''}. Each row is one SendEmail call; open a subject to read the copy as its recipient would (text part, attachments, headers); “raw” is the exact bytes SES was given.</p>
+<table><thead><tr><th>Received</th><th>From</th><th>Destination</th><th>Subject / text / headers</th><th>Tags</th><th>Raw</th></tr></thead><tbody>${rows.join('\n') || '<tr><td colspan="6">Nothing sent yet.</td></tr>'}</tbody></table></body></html>`;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(html);
   }
@@ -288,11 +290,6 @@ function toJson(m: StoredMessage) {
 function headerBlock(raw: Buffer): string {
   const end = raw.indexOf('\r\n\r\n');
   return raw.subarray(0, end === -1 ? Math.min(raw.length, 65536) : end).toString('utf8');
-}
-
-function headerValue(headers: string, name: string): string | undefined {
-  const match = headers.match(new RegExp(`^${name}:[ \\t]*(.*(?:\\r\\n[ \\t].*)*)`, 'im'));
-  return match?.[1]?.replace(/\r\n[ \t]+/g, ' ');
 }
 
 function esc(text: string): string {
