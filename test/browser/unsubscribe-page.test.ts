@@ -69,3 +69,21 @@ describe.skipIf(!browserAvailable)('unsubscribe page in Chromium', () => {
     }
   });
 });
+
+describe.skipIf(!browserAvailable)('local SES outbox in Chromium', () => {
+  it('shows each copy as its recipient reads it: subject, text with the footer, headers', async () => {
+    await sendAndGetToken(stack, 'outbox-reader@client.example');
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    try {
+      await page.goto(stack.outboxUrl!);
+      const row = page.locator('tr', { hasText: 'outbox-reader@client.example' });
+      await row.locator('summary').click();
+      const text = await row.textContent();
+      expect(text).toContain('Message envoyé par ACME Prospection SARL');
+      expect(text).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+      await page.screenshot({ path: `${SCREENSHOTS}/outbox.png` });
+    } finally {
+      await page.close();
+    }
+  });
+});
