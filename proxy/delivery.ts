@@ -13,8 +13,10 @@ export interface DeliveryRequest {
   /** Header From address: the SES identity. */
   from: string;
   recipients: string[];
-  /** The submitted message (after line-ending normalisation): the idempotency key is its hash. */
-  raw: Buffer;
+  /** `Delivery.idempotencyKey` of the submitted message, computed once by the caller. */
+  idempotencyKey: string;
+  /** The submitted message's size, to bound the bytes in flight. */
+  size: number;
   messageId: string | undefined;
   /** Builds the copy for one recipient (with its own unsubscribe token); `copyId` links the token to the send log. */
   copyFor(recipient: string): { parts: Buffer[]; copyId: string };
@@ -58,7 +60,7 @@ export class Delivery {
   async deliver(
     request: DeliveryRequest,
   ): Promise<{ reply: SmtpReply | null; outcomes: CopyOutcome[]; summary: string }> {
-    const key = Delivery.idempotencyKey(request.user, request.mailFrom, request.raw);
+    const key = request.idempotencyKey;
     let already: Map<string, string>;
     try {
       already = request.alreadySent ?? (await this.lookupSent(key, request.recipients));
@@ -72,7 +74,7 @@ export class Delivery {
     // Large messages are sent fewer at a time, so memory stays bounded by maxBytesInFlight.
     const concurrency = Math.max(
       1,
-      Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, request.raw.length))),
+      Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, request.size))),
     );
     const outcomes = await mapBounded(request.recipients, concurrency, (recipient) =>
       this.sendOne(request, key, recipient, already.get(recipient) ?? this.unloggedSends.get(`${key}#${recipient}`)),

@@ -118,7 +118,8 @@ export class MessagePipeline {
       mailFrom: input.mailFrom,
       from: message.from[0]!.address,
       recipients: addresses,
-      raw: message.raw,
+      idempotencyKey: key,
+      size: message.raw.length,
       messageId: template.messageId,
       alreadySent,
       onSent: (recipient) =>

@@ -289,19 +289,22 @@ export function parseConfig(raw: unknown, source = 'config'): FairsendConfig {
 
 /** Reads a JSON config file, applies the environment overrides, validates. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): FairsendConfig {
+  return parseConfig(applyEnvOverrides(readConfigFile(file), env), file);
+}
+
+/** The JSON in a config file, or a ConfigError saying whether it could not be read or is not JSON. */
+export function readConfigFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  return parseConfig(applyEnvOverrides(raw, env), file);
 }
 
 /** The text in the wanted language, else the first one given. */

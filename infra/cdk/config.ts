@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { normaliseAddress, normaliseDomain } from '../../shared/address.ts';
-import { applyEnvOverrides, type FairsendConfig, parseConfig } from '../../shared/config.ts';
-import { ConfigError } from '../../shared/errors.ts';
+import { applyEnvOverrides, type FairsendConfig, parseConfig, readConfigFile } from '../../shared/config.ts';
 import { DEMO_CONFIG } from '../local/local-config.ts';
 
 /**
@@ -16,12 +14,10 @@ export function configuredForDeploy(env: NodeJS.ProcessEnv = process.env): {
   warnings: string[];
 } {
   const file = env.FAIRSEND_CONFIG ?? DEMO_CONFIG;
-  let raw: { smtpUsers?: Record<string, { passwordHash?: string }>; tokens?: unknown };
-  try {
-    raw = applyEnvOverrides(JSON.parse(readFileSync(file, 'utf8')), env) as typeof raw;
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
-  }
+  const raw = applyEnvOverrides(readConfigFile(file), env) as {
+    smtpUsers?: Record<string, { passwordHash?: string }>;
+    tokens?: unknown;
+  };
   const warnings: string[] = [];
   const placeholderHash = 'scrypt$16384$8$1$cGxhY2Vob2xkZXI$cGxhY2Vob2xkZXI';
   for (const [name, user] of Object.entries(raw.smtpUsers ?? {})) {

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyEnvOverrides, type FairsendConfig, parseConfig } from '../../shared/config.ts';
-import { ConfigError } from '../../shared/errors.ts';
+import { applyEnvOverrides, type FairsendConfig, parseConfig, readConfigFile } from '../../shared/config.ts';
 import { hashPassword } from '../../shared/password.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -32,12 +31,7 @@ export async function loadLocalConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ config: FairsendConfig; file: string; secrets: LocalSecrets }> {
   const file = configFile(env);
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
-  }
+  const raw = readConfigFile(file);
   const withEnv = applyEnvOverrides(raw, env) as {
     smtpUsers?: Record<string, { passwordHash?: string }>;
     tokens?: unknown;
