@@ -1,4 +1,5 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { endpointOptions } from '../shared/aws/local-endpoint.ts';
 import type { FairsendConfig } from '../shared/config.ts';
 import { describeCause, SesPermanentError, SesTemporaryError } from '../shared/errors.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -63,9 +64,7 @@ export class SesV2Sender implements CopySender {
   ) {
     this.client = new SESv2Client({
       region: config.region,
-      ...(config.endpoint
-        ? { endpoint: config.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-        : {}),
+      ...endpointOptions(config.endpoint),
       // Retries are ours (below): bounded by a deadline, with jitter, and visible in the reply.
       maxAttempts: 1,
       requestHandler: {
@@ -111,6 +110,7 @@ export class SesV2Sender implements CopySender {
         endpoint: this.config.endpoint ?? `https://email.${this.config.region}.amazonaws.com`,
         region: this.config.region,
         credentials: () => this.client.config.credentials(),
+        sha256: this.client.config.sha256,
         parts: copy.parts,
         from: copy.from,
         recipient: copy.recipient,

@@ -1,12 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { simpleParser } from 'mailparser';
 import { z } from 'zod';
+import { LOCAL_AWS_CREDENTIALS } from '../../shared/aws/local-endpoint.ts';
 import { readBody } from './http-server.ts';
+import { SigV4Verifier, type VerifyFailure } from './sigv4-verifier.ts';
 
 /**
  * A local stand-in for Amazon SES that speaks the SESv2 `SendEmail` HTTP API (restJson1, the
@@ -22,6 +25,8 @@ export interface StoredMessage {
   destination: string[];
   configurationSet: string | undefined;
   tags: Record<string, string>;
+  /** The client's user-agent: tells the SDK's requests from Fairsend's streamed ones. */
+  userAgent?: string;
   raw: Buffer;
 }
 
@@ -61,17 +66,25 @@ export class SesStandIn extends EventEmitter {
   /** Copies accepted (also counted when not kept). */
   accepted = 0;
   private readonly keepMessages: boolean;
+  private readonly verifier: SigV4Verifier;
 
   /**
    * @param outboxDir where to persist the outbox (npm start), or none
    * @param options.keepMessages false for benchmarks: count and discard, so the stand-in's memory stays flat
+   * @param options.region the region requests must be signed for (SES checks the credential scope)
+   * @param options.credentials the keys it accepts; the local credentials Fairsend's clients use by default
    */
   constructor(
     private readonly outboxDir?: string,
-    options: { keepMessages?: boolean } = {},
+    options: { keepMessages?: boolean; region?: string; credentials?: AwsCredentialIdentity[] } = {},
   ) {
     super();
     this.keepMessages = options.keepMessages ?? true;
+    this.verifier = new SigV4Verifier({
+      credentials: options.credentials ?? [LOCAL_AWS_CREDENTIALS],
+      region: options.region ?? 'eu-west-3',
+      service: 'ses',
+    });
     if (outboxDir) {
       mkdirSync(outboxDir, { recursive: true });
       for (const file of readdirSync(outboxDir)
@@ -161,8 +174,11 @@ export class SesStandIn extends EventEmitter {
     this.requests++;
     const body = await readBody(req, MAX_REQUEST_BYTES);
     if (body === null) return sesError(res, 413, 'BadRequestException', `request body over ${MAX_REQUEST_BYTES} bytes`);
-    const signature = checkSignature(req, body);
-    if (signature) return sesError(res, 403, 'InvalidSignatureException', signature);
+    if (req.headers['content-length'] && Number(req.headers['content-length']) !== body.length) {
+      return sesError(res, 400, 'BadRequestException', 'content-length does not match the body received');
+    }
+    const verdict = this.verifier.verify({ method: 'POST', url: req.url ?? '/', rawHeaders: req.rawHeaders, body });
+    if (!verdict.ok) return sesError(res, 403, SES_SIGNATURE_ERROR[verdict.failure], verdict.message);
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
@@ -216,6 +232,7 @@ export class SesStandIn extends EventEmitter {
       destination,
       configurationSet: input.ConfigurationSetName,
       tags: Object.fromEntries(input.EmailTags.map((t) => [t.Name, t.Value])),
+      userAgent: req.headers['user-agent'],
       raw: Buffer.from(input.Content.Raw.Data, 'base64'),
     };
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
@@ -258,29 +275,14 @@ export class SesStandIn extends EventEmitter {
   }
 }
 
-/**
- * Checks what can be checked without AWS: a well-formed SigV4 Authorization header, and a
- * declared `x-amz-content-sha256` that matches the body received (what a streamed body could get
- * wrong). The signature itself is not recomputed here.
- */
-function checkSignature(req: IncomingMessage, body: Buffer): string | null {
-  const authorization = req.headers.authorization ?? '';
-  if (
-    !/^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[\w-]+\/ses\/aws4_request, SignedHeaders=[\w;-]+, Signature=[0-9a-f]{64}$/.test(
-      authorization,
-    )
-  ) {
-    return 'missing or malformed SigV4 Authorization header';
-  }
-  const claimed = req.headers['x-amz-content-sha256'];
-  if (claimed && claimed !== createHash('sha256').update(body).digest('hex')) {
-    return 'x-amz-content-sha256 does not match the body';
-  }
-  if (req.headers['content-length'] && Number(req.headers['content-length']) !== body.length) {
-    return 'content-length does not match the body';
-  }
-  return null;
-}
+/** The error names SES answers with when a request's signature does not hold (HTTP 403). */
+const SES_SIGNATURE_ERROR: Record<VerifyFailure, string> = {
+  MissingAuthenticationToken: 'MissingAuthenticationTokenException',
+  IncompleteSignature: 'IncompleteSignatureException',
+  UnrecognizedClient: 'UnrecognizedClientException',
+  SignatureDoesNotMatch: 'SignatureDoesNotMatch',
+  RequestExpired: 'SignatureDoesNotMatch',
+};
 
 function toJson(m: StoredMessage) {
   const { raw, ...meta } = m;

@@ -1,8 +1,6 @@
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { createMailtoUnsubscribeHandler } from '../../lambdas/mailto-unsubscribe/handler.ts';
 import { createSesEventsHandler } from '../../lambdas/ses-events/handler.ts';
 import { createUnsubscribeHandler } from '../../lambdas/unsubscribe/handler.ts';
@@ -18,6 +16,7 @@ import { DynamoOppositionList } from '../../shared/stores/opposition-list.ts';
 import { DynamoSendLog } from '../../shared/stores/send-log.ts';
 import { UnsubscribeService } from '../../shared/unsubscribe.ts';
 import { httpApiRoute } from './api-gateway.ts';
+import { startDynamoStandIn } from './dynamodb-stand-in.ts';
 import { LocalHttpServer } from './http-server.ts';
 import { inboundMailRoute } from './inbound-mail.ts';
 import { MailboxSimulator } from './mailbox-simulator.ts';
@@ -77,24 +76,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let config = structuredClone(options.config);
 
     if ((options.dynamodb ?? 'embedded') === 'embedded') {
-      const server: Server = dynalite({
-        createTableMs: 0,
-        deleteTableMs: 0,
-        updateTableMs: 0,
+      const dynamo = await startDynamoStandIn({
+        region: config.dynamodb.region,
+        port: portOf(config.dynamodb.endpoint),
         ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(portOf(config.dynamodb.endpoint), '127.0.0.1', () => resolve());
-      });
-      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-      const { port } = server.address() as AddressInfo;
-      config = { ...config, dynamodb: { ...config.dynamodb, endpoint: `http://127.0.0.1:${port}` } };
+      cleanups.push(() => dynamo.close());
+      config = { ...config, dynamodb: { ...config.dynamodb, endpoint: dynamo.endpoint } };
     }
 
     let ses: SesStandIn | undefined;
     if ((options.ses ?? 'embedded') === 'embedded') {
-      ses = new SesStandIn(options.dataDir ? join(options.dataDir, 'ses-outbox') : undefined);
+      ses = new SesStandIn(options.dataDir ? join(options.dataDir, 'ses-outbox') : undefined, {
+        region: config.ses.region,
+      });
       const { port } = await ses.listen(portOf(config.ses.endpoint));
       cleanups.push(() => ses!.close());
       config = { ...config, ses: { ...config.ses, endpoint: `http://127.0.0.1:${port}` } };

@@ -7,6 +7,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, type BatchGetCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { endpointOptions } from '../aws/local-endpoint.ts';
 import type { FairsendConfig } from '../config.ts';
 
 export type DynamoConfig = FairsendConfig['dynamodb'];
@@ -42,9 +43,7 @@ export class DynamoUsage {
 export function createDynamoClient(config: DynamoConfig, usage?: DynamoUsage): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: config.region,
-    ...(config.endpoint
-      ? { endpoint: config.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
+    ...endpointOptions(config.endpoint),
     maxAttempts: 2,
     requestHandler: {
       requestTimeout: config.requestTimeoutMs,

@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     '0',
   ]);
   await waitForPort(dynamoPort);
-  const ses = new SesStandIn(undefined, { keepMessages: false });
+  const ses = new SesStandIn(undefined, { keepMessages: false, region: 'eu-west-3' });
   const sesPort = (await ses.listen()).port;
   const base = await testConfig((raw) => {
     raw.smtp.maxConnections = 5000;

@@ -1,6 +1,4 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import dynalite from 'dynalite';
+import { startDynamoStandIn } from '../../infra/local/dynamodb-stand-in.ts';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
@@ -13,13 +11,12 @@ export interface Services {
 }
 
 export async function startServices(base: FairsendConfig, options: { keepMessages?: boolean } = {}): Promise<Services> {
-  const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const ses = new SesStandIn(undefined, { keepMessages: options.keepMessages ?? true });
+  const dynamo = await startDynamoStandIn({ region: base.dynamodb.region });
+  const ses = new SesStandIn(undefined, { keepMessages: options.keepMessages ?? true, region: base.ses.region });
   const sesPort = (await ses.listen()).port;
   const config: FairsendConfig = {
     ...base,
-    dynamodb: { ...base.dynamodb, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+    dynamodb: { ...base.dynamodb, endpoint: dynamo.endpoint },
     ses: { ...base.ses, endpoint: `http://127.0.0.1:${sesPort}` },
   };
   const db = createDynamoClient(config.dynamodb);
@@ -30,7 +27,7 @@ export async function startServices(base: FairsendConfig, options: { keepMessage
     ses,
     stop: async () => {
       await ses.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dynamo.close();
     },
   };
 }
