@@ -1,29 +1,32 @@
-import { createHash } from 'node:crypto';
-import { SesPermanentError, SesTemporaryError, SmtpReply, StoreUnavailableError } from '../shared/errors.ts';
+import { SesPermanentError, SesTemporaryError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
-import { mapBounded } from './rate-limiter.ts';
+import { ACCEPT, type DeliveryRule, defer, reject, type Verdict } from '../shared/verdict.ts';
+import { mapBounded } from './map-bounded.ts';
 import type { CopySender } from './ses-sender.ts';
 
-export interface DeliveryRequest {
+/** One recipient's part of a plan: their copy, or the SES id of the copy an earlier attempt sent. */
+export interface PlannedCopy {
+  recipient: string;
+  /** Set when an earlier attempt of the same message already sent this copy (a retry after 451). */
+  alreadySent?: string;
+  /** Builds the copy (with its own unsubscribe token); `copyId` links the token to the send log. */
+  render(): { parts: Buffer[]; copyId: string };
+}
+
+/** Everything delivery needs, decided beforehand by the pipeline: who gets which copy. */
+export interface DeliveryPlan {
   controller: string;
-  purpose: string | undefined;
+  purpose: string;
   user: string;
-  mailFrom: string;
   /** Header From address: the SES identity. */
   from: string;
-  recipients: string[];
-  /** `Delivery.idempotencyKey` of the submitted message, computed once by the caller. */
+  messageId: string | undefined;
+  /** The submitted message's identity (envelope + bytes): a retry of it is recognised by this. */
   idempotencyKey: string;
   /** The submitted message's size, to bound the bytes in flight. */
   size: number;
-  messageId: string | undefined;
-  /** Builds the copy for one recipient (with its own unsubscribe token); `copyId` links the token to the send log. */
-  copyFor(recipient: string): { parts: Buffer[]; copyId: string };
-  /** Runs alongside the send-log write once SES took a recipient's copy. */
-  onSent?(recipient: string): Promise<void>;
-  /** What `lookupSent` found, when the caller fetched it alongside its own reads. */
-  alreadySent?: Map<string, string>;
+  copies: PlannedCopy[];
 }
 
 export type CopyOutcome =
@@ -31,10 +34,9 @@ export type CopyOutcome =
   | { recipient: string; status: 'permanent' | 'temporary'; reason: string };
 
 /**
- * Sends one copy per recipient and turns the outcomes into the DATA reply. 250 only when SES took
- * every copy (now or on an earlier attempt of the same message); otherwise 451 if anything may
- * work on retry, 554 if SES refused for good. A retried message skips the recipients already
- * sent, by idempotency key (envelope + message bytes) in the send log.
+ * Sends a plan's copies, records each one SES took in the send log, and reports the outcomes.
+ * It decides nothing about who gets what (the pipeline did) and builds no reply (the relay does,
+ * from `deliveryVerdict`).
  */
 export class Delivery {
   /** Copies sent whose send-log write failed: still skipped on retry while this process lives. */
@@ -45,79 +47,37 @@ export class Delivery {
   constructor(
     private readonly sender: CopySender,
     private readonly sendLog: SendLog,
-    private readonly options: {
-      concurrency: number;
-      idempotencyWindowHours: number;
-      maxBytesInFlight: number;
-    },
+    private readonly options: { concurrency: number; maxBytesInFlight: number },
     private readonly log: Logger,
   ) {}
 
-  static idempotencyKey(user: string, mailFrom: string, raw: Buffer): string {
-    return createHash('sha256').update(user).update('\0').update(mailFrom).update('\0').update(raw).digest('base64url');
-  }
-
-  async deliver(
-    request: DeliveryRequest,
-  ): Promise<{ reply: SmtpReply | null; outcomes: CopyOutcome[]; summary: string }> {
-    const key = request.idempotencyKey;
-    let already: Map<string, string>;
-    try {
-      already = request.alreadySent ?? (await this.lookupSent(key, request.recipients));
-    } catch (err) {
-      if (!(err instanceof StoreUnavailableError)) throw err;
-      this.log.error('send-log.unavailable', { err });
-      const reply = new SmtpReply(451, '4.3.0', 'send log unavailable, nothing was sent; try again later');
-      return { reply, outcomes: [], summary: 'send log unavailable' };
-    }
-
+  async send(plan: DeliveryPlan): Promise<CopyOutcome[]> {
     // Large messages are sent fewer at a time, so memory stays bounded by maxBytesInFlight.
     const concurrency = Math.max(
       1,
-      Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, request.size))),
+      Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, plan.size))),
     );
-    const outcomes = await mapBounded(request.recipients, concurrency, (recipient) =>
-      this.sendOne(request, key, recipient, already.get(recipient) ?? this.unloggedSends.get(`${key}#${recipient}`)),
-    );
-    return { ...summarise(outcomes), outcomes };
+    return mapBounded(plan.copies, concurrency, (copy) => this.sendOne(plan, copy));
   }
 
-  /** The recipients of this message SES already took (a retry after 451), by idempotency key. */
-  lookupSent(key: string, recipients: string[]): Promise<Map<string, string>> {
-    const notBefore = new Date(Date.now() - this.options.idempotencyWindowHours * 3600_000);
-    return this.sendLog.alreadySent(key, recipients, notBefore);
-  }
-
-  private async sendOne(
-    request: DeliveryRequest,
-    key: string,
-    recipient: string,
-    previous: string | undefined,
-  ): Promise<CopyOutcome> {
+  private async sendOne(plan: DeliveryPlan, planned: PlannedCopy): Promise<CopyOutcome> {
+    const { recipient } = planned;
+    const flightKey = `${plan.idempotencyKey}#${recipient}`;
+    const previous = planned.alreadySent ?? this.unloggedSends.get(flightKey);
     if (previous) return { recipient, status: 'already-sent', sesMessageId: previous };
-    const flightKey = `${key}#${recipient}`;
     if (this.inFlight.has(flightKey)) {
-      return {
-        recipient,
-        status: 'temporary',
-        reason: 'the same message is being sent on another connection',
-      };
+      return { recipient, status: 'temporary', reason: 'the same message is being sent on another connection' };
     }
     this.inFlight.add(flightKey);
     try {
-      const copy = request.copyFor(recipient);
+      const copy = planned.render();
       const sesMessageId = await this.sender.send({
         recipient,
-        from: request.from,
+        from: plan.from,
         parts: copy.parts,
-        tags: { controller: request.controller, purpose: request.purpose ?? 'none', user: request.user },
+        tags: { controller: plan.controller, purpose: plan.purpose, user: plan.user },
       });
-      await Promise.all([
-        this.record(request, key, recipient, sesMessageId, copy.copyId),
-        request
-          .onSent?.(recipient)
-          .catch((err: unknown) => this.log.warn('delivery.on-sent-failed', { recipient, err })),
-      ]);
+      await this.record(plan, recipient, sesMessageId, copy.copyId);
       return { recipient, status: 'sent', sesMessageId };
     } catch (err) {
       if (err instanceof SesPermanentError) return { recipient, status: 'permanent', reason: err.message };
@@ -129,23 +89,17 @@ export class Delivery {
   }
 
   /** SES took the copy: it must be remembered, or a retry would send it twice. */
-  private async record(
-    request: DeliveryRequest,
-    key: string,
-    recipient: string,
-    sesMessageId: string,
-    copyId: string,
-  ): Promise<void> {
+  private async record(plan: DeliveryPlan, recipient: string, sesMessageId: string, copyId: string): Promise<void> {
     const copy = {
       copyId,
-      controller: request.controller,
-      purpose: request.purpose,
-      user: request.user,
+      controller: plan.controller,
+      purpose: plan.purpose,
+      user: plan.user,
       recipient,
       at: new Date().toISOString(),
       sesMessageId,
-      messageId: request.messageId,
-      idempotencyKey: key,
+      messageId: plan.messageId,
+      idempotencyKey: plan.idempotencyKey,
     };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -156,36 +110,33 @@ export class Delivery {
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }
     }
-    this.unloggedSends.set(`${key}#${recipient}`, sesMessageId);
-    this.log.error('send-log.unrecorded-copy', { controller: request.controller, recipient, sesMessageId });
+    this.unloggedSends.set(`${plan.idempotencyKey}#${recipient}`, sesMessageId);
+    this.log.error('send-log.unrecorded-copy', { controller: plan.controller, recipient, sesMessageId });
   }
 }
 
-function summarise(outcomes: CopyOutcome[]): { reply: SmtpReply | null; summary: string } {
+/**
+ * What the client is told: accept only when SES took every copy (now or on an earlier attempt);
+ * defer if anything may work on retry (those already sent are skipped then); reject if SES
+ * refused for good.
+ */
+export function deliveryVerdict(outcomes: CopyOutcome[]): { verdict: Verdict<DeliveryRule>; summary: string } {
   const done = outcomes.filter((o) => o.status === 'sent' || o.status === 'already-sent').length;
-  const temporary = outcomes.filter((o) => o.status === 'temporary');
-  const permanent = outcomes.filter((o) => o.status === 'permanent');
-  const progress = `${done} of ${outcomes.length} copies sent`;
-  const first = (list: CopyOutcome[]) => {
-    const o = list[0] as { recipient: string; reason: string };
-    return `<${o.recipient}>: ${o.reason}`;
+  const summary = `${done} of ${outcomes.length} copies sent`;
+  const first = (status: 'temporary' | 'permanent') => {
+    const o = outcomes.find((x) => x.status === status) as { recipient: string; reason: string } | undefined;
+    return o ? `<${o.recipient}>: ${o.reason}` : undefined;
   };
-  if (temporary.length > 0) {
-    // A retry can still deliver these; those already sent will be skipped.
+  const temporary = first('temporary');
+  if (temporary) {
     return {
-      reply: new SmtpReply(
-        451,
-        '4.4.1',
-        `SES could not take every copy now (${progress}); try again later. ${first(temporary)}`,
-      ),
-      summary: progress,
+      verdict: defer('ses:temporary', `SES could not take every copy now (${summary}); try again later. ${temporary}`),
+      summary,
     };
   }
-  if (permanent.length > 0) {
-    return {
-      reply: new SmtpReply(554, '5.7.1', `SES refused the message (${progress}). ${first(permanent)}`),
-      summary: progress,
-    };
+  const permanent = first('permanent');
+  if (permanent) {
+    return { verdict: reject('ses:permanent', `SES refused the message (${summary}). ${permanent}`), summary };
   }
-  return { reply: null, summary: progress };
+  return { verdict: ACCEPT, summary };
 }

@@ -1,17 +1,23 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { NormalisedAddress } from '../shared/address.ts';
-import { type FairsendConfig, type Language, localise, type SmtpUser } from '../shared/config.ts';
-import { SmtpReply, StoreUnavailableError } from '../shared/errors.ts';
+import type { FairsendConfig, Purpose, SmtpUser } from '../shared/config.ts';
+import { type Directives, readDirectives } from '../shared/directives.ts';
+import { StoreUnavailableError } from '../shared/errors.ts';
 import { renderFooter } from '../shared/footer.ts';
 import type { Logger } from '../shared/log.ts';
+import { listUnsubscribeHeaders, UNSUBSCRIBE_PATH, unsubscribeUrl } from '../shared/mime/list-unsubscribe.ts';
 import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
-import { consumerDomains, evaluateRecipient, type PolicyDecision } from '../shared/policy.ts';
+import { footerFacts } from '../shared/rules/footer-facts.ts';
+import { resolvePurpose } from '../shared/rules/purpose.ts';
+import { consumerDomains, evaluateRecipient, type PolicyDecision } from '../shared/rules/recipient-policy.ts';
 import type { BlockedSendLog } from '../shared/stores/blocked-sends.ts';
 import type { Contact, ContactStore } from '../shared/stores/contacts.ts';
+import type { SendLog } from '../shared/stores/send-log.ts';
 import { issueToken } from '../shared/unsubscribe-token.ts';
-import { Delivery } from './delivery.ts';
-import { type Directives, readDirectives } from './directives.ts';
-import { mapBounded } from './rate-limiter.ts';
+import { defer, type Refusal, reject } from '../shared/verdict.ts';
+import { type CopyOutcome, type Delivery, type DeliveryPlan, deliveryVerdict } from './delivery.ts';
+import { mapBounded } from './map-bounded.ts';
+import { replyFor } from './smtp-replies.ts';
 import type { SubmittedMessage } from './submitted-message.ts';
 
 export interface PipelineInput {
@@ -22,59 +28,63 @@ export interface PipelineInput {
   message: SubmittedMessage;
 }
 
+/** Accepted: the text after "250 "; refused: the rule and why. */
+export type PipelineResult = { kind: 'accept'; text: string } | Refusal;
+
+/** The submitted message's identity: the same envelope and bytes submitted again is a retry. */
+export function idempotencyKey(user: string, mailFrom: string, raw: Buffer): string {
+  return createHash('sha256').update(user).update('\0').update(mailFrom).update('\0').update(raw).digest('base64url');
+}
+
 /**
- * What happens between the end of DATA and the reply: the message's purpose and directives,
- * the policy per recipient, the first-contact decision, one compliant copy per recipient, and the
- * send. Nothing is half-sent: every refusal happens before the first copy leaves.
+ * What happens between the end of DATA and the reply, in one pass: the purpose and directives,
+ * one batch of reads (contacts, copies an earlier attempt already sent), the policy per
+ * recipient, the first-contact claims, then a plan (who gets which copy) that delivery sends.
+ * Nothing is half-sent: every refusal happens before the first copy leaves.
  */
 export class MessagePipeline {
   private readonly consumers: Set<string>;
 
   constructor(
     private readonly config: FairsendConfig,
-    private readonly contacts: ContactStore,
-    private readonly blockedSends: BlockedSendLog,
+    private readonly stores: { contacts: ContactStore; blockedSends: BlockedSendLog; sendLog: SendLog },
     private readonly delivery: Delivery,
     private readonly log: Logger,
   ) {
     this.consumers = consumerDomains(config);
   }
 
-  /** The 250 text, or throws the SmtpReply to give. */
-  async process(input: PipelineInput): Promise<string> {
+  async process(input: PipelineInput): Promise<PipelineResult> {
     const { config } = this;
     const { entry, message } = input;
     const controller = config.controllers[entry.controller]!;
 
     const read = readDirectives(message.headers);
-    if (!read.ok) throw new SmtpReply(554, '5.6.0', `message refused: ${read.reason}`);
+    if (!read.ok) return reject('directive:invalid', `message refused: ${read.reason}`);
     const directives = read.directives;
-    const purposeId = directives.purpose ?? entry.defaultPurpose;
-    if (!purposeId) {
-      throw new SmtpReply(
-        550,
-        '5.7.1',
-        `no purpose declared: set the X-Fairsend-Purpose header or a defaultPurpose for user ${input.user}`,
-      );
-    }
-    const purpose = Object.hasOwn(config.purposes, purposeId) ? config.purposes[purposeId] : undefined;
-    if (!purpose || purpose.controller !== entry.controller) {
-      throw new SmtpReply(550, '5.7.1', `purpose "${purposeId}" is not declared for ${controller.legalName}`);
-    }
+    const resolved = resolvePurpose(config, input.user, entry, directives);
+    if (resolved.kind !== 'accept') return resolved;
+    const { purposeId, purpose } = resolved;
 
     const addresses = input.recipients.map((r) => r.address);
-    const key = Delivery.idempotencyKey(input.user, input.mailFrom, message.raw);
+    const key = idempotencyKey(input.user, input.mailFrom, message.raw);
+    const notBefore = new Date(Date.now() - config.ses.idempotencyWindowHours * 3600_000);
     // Independent reads, in parallel: who these people are, and what a previous attempt already sent.
-    const [contacts, alreadySent] = await this.failClosed('contact and send-log lookup', () =>
-      Promise.all([this.contacts.getMany(entry.controller, addresses), this.delivery.lookupSent(key, addresses)]),
+    const reads = await this.failClosed('contact and send-log lookup', () =>
+      Promise.all([
+        this.stores.contacts.getMany(entry.controller, addresses),
+        this.stores.sendLog.alreadySent(key, addresses, notBefore),
+      ]),
     );
-    const sourceKnown = Boolean(directives.source ?? purpose.dataSource ?? controller.defaultDataSource);
+    if (reads.kind === 'defer') return reads;
+    const [contacts, alreadySent] = reads.value;
 
     const decisions = new Map<string, PolicyDecision[]>();
     for (const recipient of input.recipients) {
       const contact = contacts.get(recipient.address);
+      const facts = footerFacts(controller, purpose, contact, directives);
       const found = evaluateRecipient(
-        { recipient, purposeId, purpose, contact, hasDataSource: sourceKnown || Boolean(contact?.source) },
+        { recipient, purposeId, purpose, contact, hasDataSource: Boolean(facts.source) },
         this.consumers,
       );
       if (found.length > 0) decisions.set(recipient.address, found);
@@ -83,90 +93,102 @@ export class MessagePipeline {
     if (blocked.length > 0) {
       const [address, list] = blocked[0]!;
       const first = list.find((d) => d.outcome === 'block')!;
-      const reply = new SmtpReply(
-        550,
-        '5.7.1',
+      const refusal = reject(
+        first.rule,
         `policy refused ${blocked.length} of ${addresses.length} recipient(s), nothing was sent: <${address}>: ${first.reason}`,
       );
-      await this.review(input, purposeId, blocked, reply.toString());
-      throw reply;
+      await this.review(input, purposeId, blocked, replyFor(refusal).toString());
+      return refusal;
     }
 
     const built = await buildTemplate(message.raw, {
       hostname: config.smtp.hostname,
-      textMarker: `${config.http.publicBaseUrl}/u/`,
+      textMarker: `${config.http.publicBaseUrl}${UNSUBSCRIBE_PATH}`,
     });
-    if (!built.ok) throw new SmtpReply(554, '5.6.0', `message refused: ${built.reason}`);
+    if (!built.ok) return reject('message:malformed', `message refused: ${built.reason}`);
     const template = built.template;
 
     const staleMs = config.policy.firstContactClaimHours * 3600_000;
-    const firstContact = new Map<string, boolean>();
-    await this.failClosed('first-contact claim', () =>
-      mapBounded(addresses, 10, async (address) => {
-        const known = contacts.get(address)?.firstContactAt;
-        firstContact.set(
-          address,
-          known ? false : await this.contacts.claimFirstContact(entry.controller, address, key, staleMs),
-        );
-      }),
+    const claims = await this.failClosed('first-contact claim', () =>
+      mapBounded(addresses, 10, async (address) =>
+        contacts.get(address)?.firstContactAt
+          ? false
+          : this.stores.contacts.claimFirstContact(entry.controller, address, key, staleMs),
+      ),
     );
+    if (claims.kind === 'defer') return claims;
+    const firstContact = new Map(addresses.map((address, i) => [address, claims.value[i]!]));
 
-    const result = await this.delivery.deliver({
+    const plan: DeliveryPlan = {
       controller: entry.controller,
       purpose: purposeId,
       user: input.user,
-      mailFrom: input.mailFrom,
       from: message.from[0]!.address,
-      recipients: addresses,
+      messageId: template.messageId,
       idempotencyKey: key,
       size: message.raw.length,
-      messageId: template.messageId,
-      alreadySent,
-      onSent: (recipient) =>
-        this.contacts.recordContact(
-          entry.controller,
-          recipient,
-          new Date().toISOString(),
-          firstContact.get(recipient) ?? false,
-        ),
-      copyFor: (recipient) =>
-        this.copyFor(template, {
-          controllerId: entry.controller,
-          recipient,
-          contact: contacts.get(recipient),
-          directives,
-          purposeId,
-          firstContact: firstContact.get(recipient) ?? false,
-        }),
-    });
+      copies: addresses.map((recipient) => ({
+        recipient,
+        alreadySent: alreadySent.get(recipient),
+        render: () =>
+          this.copyFor(template, {
+            controllerId: entry.controller,
+            recipient,
+            contact: contacts.get(recipient),
+            directives,
+            purpose,
+            firstContact: firstContact.get(recipient) ?? false,
+          }),
+      })),
+    };
+    const outcomes = await this.delivery.send(plan);
+    await this.afterDelivery(entry.controller, key, outcomes, firstContact);
 
+    const flagged = [...decisions].filter(([address]) =>
+      outcomes.some((o) => o.recipient === address && o.status === 'sent'),
+    );
+    if (flagged.length > 0) await this.review(input, purposeId, flagged, undefined);
+
+    const { verdict, summary } = deliveryVerdict(outcomes);
+    this.log.info('smtp.message', {
+      user: input.user,
+      controller: entry.controller,
+      purpose: purposeId,
+      recipients: addresses.length,
+      result: summary,
+      reply: verdict.kind === 'accept' ? '250' : replyFor(verdict).toString(),
+    });
+    if (verdict.kind !== 'accept') return verdict;
+    const ids = outcomes.map((o) => ('sesMessageId' in o ? o.sesMessageId : '')).join(' ');
+    return { kind: 'accept', text: `2.0.0 Ok: ${summary} (${ids.length > 200 ? `${ids.slice(0, 200)}...` : ids})` };
+  }
+
+  /**
+   * The contact records follow what SES took: last contact for every copy sent, first contact
+   * for the copies that carried the notice; a claim whose copy SES refused for good is released,
+   * so the next message carries the notice.
+   */
+  private async afterDelivery(
+    controller: string,
+    key: string,
+    outcomes: CopyOutcome[],
+    firstContact: Map<string, boolean>,
+  ): Promise<void> {
+    const now = new Date().toISOString();
     await Promise.all(
-      result.outcomes.map(async (outcome) => {
+      outcomes.map(async (outcome) => {
+        const claimed = firstContact.get(outcome.recipient) ?? false;
         try {
-          if (outcome.status === 'permanent' && firstContact.get(outcome.recipient)) {
-            await this.contacts.releaseFirstContact(entry.controller, outcome.recipient, key);
+          if (outcome.status === 'sent') {
+            await this.stores.contacts.recordContact(controller, outcome.recipient, now, claimed);
+          } else if (outcome.status === 'permanent' && claimed) {
+            await this.stores.contacts.releaseFirstContact(controller, outcome.recipient, key);
           }
         } catch (err) {
           this.log.warn('contact.update-failed', { recipient: outcome.recipient, err });
         }
       }),
     );
-    const flagged = [...decisions].filter(([address]) =>
-      result.outcomes.some((o) => o.recipient === address && o.status === 'sent'),
-    );
-    if (flagged.length > 0) await this.review(input, purposeId, flagged, undefined);
-
-    this.log.info('smtp.message', {
-      user: input.user,
-      controller: entry.controller,
-      purpose: purposeId,
-      recipients: addresses.length,
-      result: result.summary,
-      reply: result.reply?.toString() ?? '250',
-    });
-    if (result.reply) throw result.reply;
-    const ids = result.outcomes.map((o) => ('sesMessageId' in o ? o.sesMessageId : '')).join(' ');
-    return `2.0.0 Ok: ${result.summary} (${ids.length > 200 ? `${ids.slice(0, 200)}...` : ids})`;
   }
 
   private copyFor(
@@ -176,48 +198,34 @@ export class MessagePipeline {
       recipient: string;
       contact: Contact | undefined;
       directives: Directives;
-      purposeId: string;
+      purpose: Purpose;
       firstContact: boolean;
     },
   ): { parts: Buffer[]; copyId: string } {
     const { config } = this;
     const controller = config.controllers[input.controllerId]!;
-    const purpose = config.purposes[input.purposeId]!;
-    const { directives, contact } = input;
-    // Precedence: message header > contact record > purpose default > controller default.
-    const lang: Language = directives.language ?? contact?.language ?? controller.defaultLanguage;
-    const reason =
-      directives.reason ??
-      contact?.reason ??
-      localise(purpose.reason, lang) ??
-      (controller.defaultReason ? localise(controller.defaultReason, lang) : '');
-    const source = directives.source ?? contact?.source ?? purpose.dataSource ?? controller.defaultDataSource;
-    const obtainedAt = directives.source ? directives.sourceDate : (directives.sourceDate ?? contact?.obtainedAt);
-
+    const facts = footerFacts(controller, input.purpose, input.contact, input.directives);
     const copyId = randomBytes(9).toString('base64url');
     const token = issueToken(config.tokens, {
       controller: input.controllerId,
       recipient: input.recipient,
       copyId,
-      language: lang,
+      language: facts.language,
     });
-    const unsubscribeUrl = `${config.http.publicBaseUrl}/u/${token}`;
-    const footer = renderFooter(controller, lang, {
+    const url = unsubscribeUrl(config.http.publicBaseUrl, token);
+    const footer = renderFooter(controller, facts.language, {
       legalName: controller.legalName,
       postalAddress: controller.postalAddress,
       contactEmail: controller.contactEmail,
       privacyEmail: controller.privacyEmail ?? controller.contactEmail,
       website: controller.website,
-      reason,
+      reason: facts.reason,
       firstContact: input.firstContact,
-      source,
-      obtainedAt,
-      unsubscribeUrl,
+      source: facts.source,
+      obtainedAt: facts.obtainedAt,
+      unsubscribeUrl: url,
     });
-    // RFC 2369 (https first, then mailto) and RFC 8058 one-click.
-    const targets = [`<${unsubscribeUrl}>`];
-    if (config.unsubscribe.mailto) targets.push(`<mailto:${config.unsubscribe.mailto}?subject=unsubscribe%20${token}>`);
-    const headers = `List-Unsubscribe: ${targets.join(',\r\n ')}\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n`;
+    const headers = listUnsubscribeHeaders(url, config.unsubscribe.mailto, token);
     return { parts: renderCopyParts(template, footer, headers), copyId };
   }
 
@@ -231,7 +239,7 @@ export class MessagePipeline {
     await Promise.all(
       entries.flatMap(([recipient, decisions]) =>
         decisions.map((decision) =>
-          this.blockedSends
+          this.stores.blockedSends
             .record({
               controller: input.entry.controller,
               user: input.user,
@@ -251,13 +259,17 @@ export class MessagePipeline {
     );
   }
 
-  private async failClosed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  /** A store that cannot be read means we cannot know: nothing is sent, the client retries. */
+  private async failClosed<T>(
+    operation: string,
+    run: () => Promise<T>,
+  ): Promise<{ kind: 'ok'; value: T } | Refusal<'store:unavailable'>> {
     try {
-      return await run();
+      return { kind: 'ok', value: await run() };
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       this.log.error('store.unavailable', { operation, err });
-      throw new SmtpReply(451, '4.3.0', `${operation} unavailable, nothing was sent; try again later`, { cause: err });
+      return defer('store:unavailable', `${operation} unavailable, nothing was sent; try again later`);
     }
   }
 }

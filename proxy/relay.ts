@@ -8,21 +8,25 @@ import type {
   SMTPServerOptions,
   SMTPServerSession,
 } from 'smtp-server';
-import { matchesSenderPattern, type NormalisedAddress, normaliseAddress } from '../shared/address.ts';
+import { type NormalisedAddress, normaliseAddress } from '../shared/address.ts';
 import { AuthCache } from '../shared/auth-cache.ts';
 import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
-import { SmtpReply } from '../shared/errors.ts';
+import { StoreUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { decoyHash, verifyPassword } from '../shared/password.ts';
+import { checkEnvelopeSender, checkHeaderSenders, checkRecipient } from '../shared/rules/envelope.ts';
+import { oppositionVerdict } from '../shared/rules/opposition.ts';
 import type { BlockedSend, BlockedSendLog } from '../shared/stores/blocked-sends.ts';
 import type { ContactStore } from '../shared/stores/contacts.ts';
-import type { OppositionList } from '../shared/stores/opposition-list.ts';
+import type { Opposition, OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
+import { defer, reject } from '../shared/verdict.ts';
 import { Delivery } from './delivery.ts';
-import { normaliseLineEndings } from './line-endings.ts';
 import { declaredSize, MessageBuffer } from './message-buffer.ts';
-import { MessagePipeline } from './message-pipeline.ts';
+import { checkMessageLines } from './message-lines.ts';
+import { MessagePipeline, type PipelineResult } from './message-pipeline.ts';
 import type { CopySender } from './ses-sender.ts';
+import { replyFor, SmtpReply } from './smtp-replies.ts';
 import { SubmissionServer } from './submission-server.ts';
 import { parseSubmitted } from './submitted-message.ts';
 
@@ -62,14 +66,10 @@ export class Relay {
     const delivery = new Delivery(
       deps.sender,
       deps.sendLog,
-      {
-        concurrency: ses.sendConcurrency,
-        idempotencyWindowHours: ses.idempotencyWindowHours,
-        maxBytesInFlight: 64 * 1024 * 1024,
-      },
+      { concurrency: ses.sendConcurrency, maxBytesInFlight: 64 * 1024 * 1024 },
       deps.log,
     );
-    this.pipeline = new MessagePipeline(deps.config, deps.contacts, deps.blockedSends, delivery, deps.log);
+    this.pipeline = new MessagePipeline(deps.config, deps, delivery, deps.log);
     const common = {
       name: smtp.hostname,
       banner: 'Fairsend submission service',
@@ -124,10 +124,11 @@ export class Relay {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
+  /** The session's user, or the refusal to give if the configuration no longer has them. */
   private user(session: SMTPServerSession): { name: string; entry: SmtpUser } {
     const name = String(session.user);
     const entry = this.deps.config.smtpUsers[name];
-    if (!entry) throw new SmtpReply(421, '4.7.0', 'your user was removed from the configuration');
+    if (!entry) throw replyFor(defer('user:removed', 'your user was removed from the configuration'));
     return { name, entry };
   }
 
@@ -153,9 +154,9 @@ export class Relay {
           return callback(null, { user: username });
         }
         this.deps.log.warn('smtp.auth-failed', { user: username.slice(0, 128) });
-        callback(new SmtpReply(535, '5.7.8', 'Authentication credentials invalid'));
+        callback(replyFor(reject('auth:failed', 'Authentication credentials invalid')));
       },
-      (err) => callback(new SmtpReply(454, '4.7.0', 'Temporary authentication failure', { cause: err })),
+      (err) => callback(replyFor(defer('auth:unavailable', 'Temporary authentication failure'), { cause: err })),
     );
   }
 
@@ -166,13 +167,9 @@ export class Relay {
   ): void {
     try {
       const { name, entry } = this.user(session);
-      const sender = normaliseAddress(address.address);
-      if (!sender) {
-        callback(new SmtpReply(553, '5.1.7', `<${address.address}>: not a valid sender address`));
-        return;
-      }
-      if (!allowedFor(entry, sender)) {
-        callback(new SmtpReply(550, '5.7.1', `<${address.address}>: sender address not allowed for user ${name}`));
+      const verdict = checkEnvelopeSender(entry, name, address.address);
+      if (verdict.kind !== 'accept') {
+        callback(replyFor(verdict));
         return;
       }
       this.transactions.set(session.envelope, { blocked: [] });
@@ -196,36 +193,30 @@ export class Relay {
   private async checkRecipient(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const { name, entry } = this.user(session);
     const { config } = this.deps;
-    if (session.envelope.rcptTo.length >= config.smtp.maxRecipients) {
-      throw new SmtpReply(452, '4.5.3', `too many recipients: at most ${config.smtp.maxRecipients} per message`);
-    }
-    const recipient = normaliseAddress(address.address);
-    if (!recipient) throw new SmtpReply(553, '5.1.3', `<${address.address}>: not a valid recipient address`);
+    const checked = checkRecipient(address.address, session.envelope.rcptTo.length, config.smtp.maxRecipients);
+    if (checked.kind !== 'accept') throw replyFor(checked);
 
-    let opposition: Awaited<ReturnType<OppositionList['findBlocking']>>;
+    let opposition: Opposition | null;
     try {
-      opposition = await this.deps.oppositions.findBlocking(entry.controller, recipient);
+      opposition = await this.deps.oppositions.findBlocking(entry.controller, checked.address);
     } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
       // Fail closed: an unreadable opposition list means we cannot know, so nothing is sent.
       this.deps.log.error('opposition.unavailable', { err });
-      throw new SmtpReply(451, '4.3.0', 'opposition list unavailable, try again later', { cause: err });
+      throw replyFor(defer('store:unavailable', 'opposition list unavailable, try again later'), { cause: err });
     }
-    if (!opposition) return;
+    const verdict = oppositionVerdict(opposition, config.controllers[entry.controller]!, address.address);
+    if (verdict.kind === 'accept') return;
 
-    const controller = config.controllers[entry.controller]!;
-    const reply = new SmtpReply(
-      550,
-      '5.7.1',
-      `<${address.address}>: recipient has objected to messages from ${controller.legalName}`,
-    );
+    const reply = replyFor(verdict);
     const tx = this.transactions.get(session.envelope);
     try {
       const record = await this.deps.blockedSends.record({
         controller: entry.controller,
         user: name,
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-        recipient: recipient.address,
-        rule: opposition.subject.startsWith('@') ? 'opposition:domain' : 'opposition:address',
+        recipient: checked.address.address,
+        rule: verdict.rule,
         reply: reply.toString(),
       });
       tx?.blocked.push(record);
@@ -242,47 +233,40 @@ export class Relay {
     callback: (err?: Error | null, message?: string) => void,
   ): void {
     const mailFrom = session.envelope.mailFrom;
-    const message = new MessageBuffer(
-      declaredSize(mailFrom ? mailFrom.args : undefined),
-      this.deps.config.smtp.maxMessageBytes,
-    );
+    const { maxMessageBytes } = this.deps.config.smtp;
+    const message = new MessageBuffer(declaredSize(mailFrom ? mailFrom.args : undefined), maxMessageBytes);
     stream.on('data', (chunk: Buffer) => {
       if (!stream.sizeExceeded) message.push(chunk);
     });
     stream.once('end', () => {
       if (stream.sizeExceeded) {
         return callback(
-          new SmtpReply(
-            552,
-            '5.3.4',
-            `message exceeds the maximum size of ${this.deps.config.smtp.maxMessageBytes} bytes`,
-          ),
+          replyFor(reject('message:too-large', `message exceeds the maximum size of ${maxMessageBytes} bytes`)),
         );
       }
       this.handleMessage(message.toBuffer(), session).then(
-        (reply) => callback(null, reply),
+        (result) => (result.kind === 'accept' ? callback(null, result.text) : callback(replyFor(result))),
         (err: Error) => {
           if (err instanceof SmtpReply) return callback(err);
           this.deps.log.error('smtp.data-failed', { err });
-          callback(new SmtpReply(451, '4.3.0', 'internal error, nothing was sent; try again later', { cause: err }));
+          callback(
+            replyFor(defer('internal:error', 'internal error, nothing was sent; try again later'), { cause: err }),
+          );
         },
       );
     });
   }
 
-  private async handleMessage(raw: Buffer, session: SMTPServerSession): Promise<string> {
+  private async handleMessage(raw: Buffer, session: SMTPServerSession): Promise<PipelineResult> {
     const { name, entry } = this.user(session);
-    const lines = normaliseLineEndings(raw);
-    if (!lines.ok) throw new SmtpReply(554, '5.6.0', `message refused: ${lines.reason}`);
+    const lines = checkMessageLines(raw);
+    if (!lines.ok) return reject('message:malformed', `message refused: ${lines.reason}`);
     const parsed = parseSubmitted(lines.message);
-    if (!parsed.ok) throw new SmtpReply(554, '5.6.0', `message refused: ${parsed.reason}`);
+    if (!parsed.ok) return reject('message:malformed', `message refused: ${parsed.reason}`);
     const message = parsed.message;
 
-    for (const address of [...message.from, ...(message.sender ? [message.sender] : [])]) {
-      if (!allowedFor(entry, address)) {
-        throw new SmtpReply(550, '5.7.1', `header From/Sender <${address.address}> not allowed for user ${name}`);
-      }
-    }
+    const senders = checkHeaderSenders(entry, name, [...message.from, ...(message.sender ? [message.sender] : [])]);
+    if (senders.kind !== 'accept') return senders;
 
     const tx = this.transactions.get(session.envelope);
     if (tx && tx.blocked.length > 0) {
@@ -304,8 +288,4 @@ export class Relay {
       message,
     });
   }
-}
-
-function allowedFor(user: SmtpUser, address: NormalisedAddress): boolean {
-  return user.allowedFrom.some((pattern) => matchesSenderPattern(address, pattern));
 }

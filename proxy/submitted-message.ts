@@ -21,7 +21,7 @@ export const MAX_HEADER_BYTES = 1024 * 1024;
 
 export type ParseResult = { ok: true; message: SubmittedMessage } | { ok: false; reason: string };
 
-/** Expects CRLF line endings (see line-endings.ts). */
+/** Expects CRLF line endings (see message-lines.ts). */
 export function parseSubmitted(raw: Buffer): ParseResult {
   let end = raw.indexOf('\r\n\r\n');
   let bodyStart: number;

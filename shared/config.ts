@@ -37,8 +37,7 @@ export const controllerSchema = z.object({
   defaultLanguage: language.default('fr'),
   /** Domains or addresses this company may send from. */
   allowedSenders: z.array(senderPattern).min(1),
-  /** Last-resort reason for contact and data source (message header > contact > purpose > these). */
-  defaultReason: localisedText.optional(),
+  /** Last-resort data source for the first-contact notice (message header > contact > purpose > this). */
   defaultDataSource: z.string().min(1).optional(),
   /** Footer templates replacing the built-in ones, per language (see README, "Footer templates"). */
   footerTemplates: z

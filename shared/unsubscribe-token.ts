@@ -38,6 +38,10 @@ export interface UnsubscribeRequest {
 
 export type TokenCheck = { ok: true; request: UnsubscribeRequest; keyId: string } | { ok: false; reason: string };
 
+/** A token as it appears in a link, a subject or an address: `<keyId>.<base64url>`. */
+export const TOKEN_PATTERN = /[a-z0-9]{1,16}\.[A-Za-z0-9_-]{40,2000}/;
+const WHOLE_TOKEN = new RegExp(`^${TOKEN_PATTERN.source}$`);
+
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const derived = new Map<string, Buffer>();
@@ -70,9 +74,10 @@ export function issueToken(keys: TokenKeys, request: Omit<UnsubscribeRequest, 'i
 }
 
 export function verifyToken(keys: TokenKeys, token: string, now = new Date()): TokenCheck {
-  const match = /^([a-z0-9]{1,16})\.([A-Za-z0-9_-]{40,2000})$/.exec(token);
-  if (!match) return { ok: false, reason: 'malformed token' };
-  const [, keyId, data] = match as unknown as [string, string, string];
+  if (!WHOLE_TOKEN.test(token)) return { ok: false, reason: 'malformed token' };
+  const dot = token.indexOf('.');
+  const keyId = token.slice(0, dot);
+  const data = token.slice(dot + 1);
   const secret = Object.hasOwn(keys.keys, keyId) ? keys.keys[keyId] : undefined;
   if (!secret) return { ok: false, reason: 'unknown or retired key' };
   const bytes = Buffer.from(data, 'base64url');

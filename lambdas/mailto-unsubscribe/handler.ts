@@ -2,6 +2,7 @@ import type { SESEvent } from 'aws-lambda';
 import { z } from 'zod';
 import type { Logger } from '../../shared/log.ts';
 import type { UnsubscribeService } from '../../shared/unsubscribe.ts';
+import { TOKEN_PATTERN } from '../../shared/unsubscribe-token.ts';
 
 /**
  * The `mailto:` of List-Unsubscribe. An SES receipt rule for the unsubscribe address invokes
@@ -26,7 +27,7 @@ const receiptSchema = z.object({
   ),
 });
 
-const TOKEN = /\b([a-z0-9]{1,16}\.[A-Za-z0-9_-]{40,2000})\b/;
+const TOKEN = new RegExp(`\\b(${TOKEN_PATTERN.source})\\b`);
 
 export interface MailtoResult {
   unsubscribed: number;

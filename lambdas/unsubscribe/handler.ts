@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { Language } from '../../shared/config.ts';
 import { StoreUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
+import { ONE_CLICK_FIELD, ONE_CLICK_VALUE } from '../../shared/mime/list-unsubscribe.ts';
 import type { UnsubscribeService } from '../../shared/unsubscribe.ts';
 import { readForm } from '../form-body.ts';
 import { confirmPage, donePage, invalidPage, pickLanguage } from './page.ts';
@@ -52,7 +53,7 @@ export function createUnsubscribeHandler(service: UnsubscribeService, log: Logge
     const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
     if (body.length > MAX_BODY_BYTES) return page(413, invalidPage(lang, lookup.controller));
     const form = readForm(event.headers['content-type'], body);
-    if (form?.get('List-Unsubscribe') !== 'One-Click') {
+    if (form?.get(ONE_CLICK_FIELD) !== ONE_CLICK_VALUE) {
       log.info('unsubscribe.bad-post', { contentType: event.headers['content-type'] ?? '' });
       return {
         statusCode: 400,

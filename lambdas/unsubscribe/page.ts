@@ -1,5 +1,6 @@
 import type { Controller, Language } from '../../shared/config.ts';
 import { escapeHtml } from '../../shared/footer.ts';
+import { ONE_CLICK_FIELD, ONE_CLICK_VALUE } from '../../shared/mime/list-unsubscribe.ts';
 
 /** The small, accessible pages of the unsubscribe endpoint, in fr/en/de. */
 const TEXT = {
@@ -88,7 +89,7 @@ export function confirmPage(lang: Language, controller: Controller, action: stri
     `<h1>${t.title}</h1>
 <p>${t.confirmIntro(name)}</p>
 <form method="post" action="${escapeHtml(action)}">
-<input type="hidden" name="List-Unsubscribe" value="One-Click">
+<input type="hidden" name="${ONE_CLICK_FIELD}" value="${ONE_CLICK_VALUE}">
 <input type="hidden" name="via" value="page">
 <p>${t.confirmQuestion}</p>
 <button type="submit">${t.button}</button>

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Headers, type MimeNode, Splitter } from '@zone-eu/mailsplit';
+import { isDirectiveHeader } from '../directives.ts';
 import type { RenderedFooter } from '../footer.ts';
 import { declareUtf8, hasHtmlFooter, insertHtmlFooter } from './html-footer.ts';
+import { isListUnsubscribeHeader } from './list-unsubscribe.ts';
 import { decodeCharset, decodeTransfer, encodeText, knownCharset } from './text-codec.ts';
 
 /**
@@ -45,7 +47,9 @@ export interface MessageTemplate {
 export type TemplateResult = { ok: true; template: MessageTemplate } | { ok: false; reason: string };
 
 /** Root headers removed before sending: Bcc never leaves; ours are instructions; the client's unsubscribe headers are replaced. */
-const STRIPPED = /^(bcc|x-fairsend-[\w-]+|list-unsubscribe|list-unsubscribe-post)$/i;
+function stripped(name: string): boolean {
+  return name.toLowerCase() === 'bcc' || isDirectiveHeader(name) || isListUnsubscribeHeader(name);
+}
 const CONTENT_HEADERS = /^(content-[\w-]+|mime-version)$/i;
 export const MAX_DEPTH = 40;
 
@@ -188,7 +192,7 @@ export async function buildTemplate(
 
   const rootHeaders = rootNode.headers as Headers;
   for (const line of rootHeaders.getList().slice()) {
-    if (STRIPPED.test(line.key)) rootHeaders.remove(line.key);
+    if (stripped(line.key)) rootHeaders.remove(line.key);
   }
   let messageId = rootHeaders.getFirst('message-id');
   if (!messageId) {

@@ -1,7 +1,8 @@
-import type { NormalisedAddress } from './address.ts';
-import type { FairsendConfig, Purpose } from './config.ts';
-import { CONSUMER_DOMAINS } from './consumer-domains.ts';
-import type { Contact } from './stores/contacts.ts';
+import type { NormalisedAddress } from '../address.ts';
+import type { FairsendConfig, Purpose } from '../config.ts';
+import { CONSUMER_DOMAINS } from '../consumer-domains.ts';
+import type { Contact } from '../stores/contacts.ts';
+import type { PolicyRule } from '../verdict.ts';
 
 /**
  * Who may be sent what: the CNIL rules that depend on the recipient, evaluated per recipient
@@ -10,7 +11,7 @@ import type { Contact } from './stores/contacts.ts';
  */
 export interface PolicyDecision {
   outcome: 'allow' | 'flag' | 'block';
-  rule: string;
+  rule: PolicyRule;
   reason: string;
 }
 

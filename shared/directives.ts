@@ -1,11 +1,18 @@
 import type { Headers } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
-import { LANGUAGES, type Language } from '../shared/config.ts';
+import { LANGUAGES, type Language } from './config.ts';
 
 /**
  * Per-message data any SMTP tool can pass in headers; they override the contact record and the
- * purpose for this message, and are removed before sending (see shared/mime/rewrite.ts).
+ * purpose for this message. Every `X-Fairsend-*` header, known or not, is an instruction to
+ * Fairsend and is removed before sending (shared/mime/rewrite.ts asks `isDirectiveHeader`).
  */
+const PREFIX = 'x-fairsend-';
+
+export function isDirectiveHeader(name: string): boolean {
+  return name.toLowerCase().startsWith(PREFIX);
+}
+
 export const DIRECTIVE_HEADERS = {
   purpose: 'X-Fairsend-Purpose',
   reason: 'X-Fairsend-Reason',

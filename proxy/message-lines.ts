@@ -1,11 +1,12 @@
 /**
- * Line endings of a submitted message. smtp-server only ends DATA on <CRLF>.<CRLF> (so it is not
+ * The line-level checks of a submitted message: no NUL bytes, no line over 998 octets
+ * (RFC 5322 §2.1.1), and CRLF line endings. smtp-server only ends DATA on <CRLF>.<CRLF> (so it is not
  * itself open to SMTP smuggling) but passes bare LF and bare CR into the message. A downstream
  * server that treats <LF>.<LF> as end-of-data could then read a second, forged message out of
  * ours. So: a "." line next to a bare CR or LF is refused outright (that is a smuggling attempt,
  * not a sloppy client), and any other bare CR or LF is normalised to CRLF.
  */
-export type LineEndingResult = { ok: true; message: Buffer; normalised: boolean } | { ok: false; reason: string };
+export type MessageLinesResult = { ok: true; message: Buffer; normalised: boolean } | { ok: false; reason: string };
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -14,7 +15,7 @@ const DOT = 0x2e;
 /** RFC 5322 §2.1.1: lines MUST be no more than 998 characters, excluding the CRLF. */
 export const MAX_LINE_OCTETS = 998;
 
-export function normaliseLineEndings(raw: Buffer): LineEndingResult {
+export function checkMessageLines(raw: Buffer): MessageLinesResult {
   if (raw.includes(0))
     return { ok: false, reason: 'the message contains NUL bytes (RFC 5322 forbids them); encode binary content' };
   const result = normaliseBare(raw);
@@ -39,7 +40,7 @@ function longestLine(message: Buffer): number {
   return Math.max(longest, message.length - start);
 }
 
-function normaliseBare(raw: Buffer): LineEndingResult {
+function normaliseBare(raw: Buffer): MessageLinesResult {
   if (!hasBareLineEnding(raw)) return { ok: true, message: raw, normalised: false };
 
   // Slow path: walk the lines, remembering how each one ended.

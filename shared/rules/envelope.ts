@@ -1,0 +1,48 @@
+import { matchesSenderPattern, type NormalisedAddress, normaliseAddress } from '../address.ts';
+import type { SmtpUser } from '../config.ts';
+import { ACCEPT, defer, type RecipientRule, type Refusal, reject, type SenderRule, type Verdict } from '../verdict.ts';
+
+/**
+ * Who may send as whom, and which recipients a transaction may name: the rules of the envelope
+ * (MAIL FROM, RCPT TO) and of the header senders (From, Sender), before any content is read.
+ */
+export function allowedFor(user: SmtpUser, address: NormalisedAddress): boolean {
+  return user.allowedFrom.some((pattern) => matchesSenderPattern(address, pattern));
+}
+
+export function checkEnvelopeSender(
+  user: SmtpUser,
+  userName: string,
+  raw: string,
+): { kind: 'accept'; address: NormalisedAddress } | Refusal<SenderRule> {
+  const address = normaliseAddress(raw);
+  if (!address) return reject('sender:invalid', `<${raw}>: not a valid sender address`);
+  if (!allowedFor(user, address)) {
+    return reject('sender:not-allowed', `<${raw}>: sender address not allowed for user ${userName}`);
+  }
+  return { kind: 'accept', address };
+}
+
+/** Every header From and Sender address must be one the user may send as. */
+export function checkHeaderSenders(
+  user: SmtpUser,
+  userName: string,
+  addresses: NormalisedAddress[],
+): Verdict<SenderRule> {
+  const stranger = addresses.find((address) => !allowedFor(user, address));
+  if (!stranger) return ACCEPT;
+  return reject('header-from:not-allowed', `header From/Sender <${stranger.address}> not allowed for user ${userName}`);
+}
+
+export function checkRecipient(
+  raw: string,
+  alreadyAccepted: number,
+  maxRecipients: number,
+): { kind: 'accept'; address: NormalisedAddress } | Refusal<RecipientRule> {
+  if (alreadyAccepted >= maxRecipients) {
+    return defer('recipient:too-many', `too many recipients: at most ${maxRecipients} per message`);
+  }
+  const address = normaliseAddress(raw);
+  if (!address) return reject('recipient:invalid', `<${raw}>: not a valid recipient address`);
+  return { kind: 'accept', address };
+}
