@@ -4,11 +4,12 @@ import { normaliseAddress, normaliseDomain } from '../shared/address.ts';
 import type { FairsendConfig } from '../shared/config.ts';
 import { ConfigError, StoreUnavailableError } from '../shared/errors.ts';
 import { hashPassword } from '../shared/password.ts';
-import { DynamoBlockedSendLog } from '../shared/stores/blocked-sends.ts';
-import { contactSchema, DynamoContactStore } from '../shared/stores/contacts.ts';
+import type { BlockedSend } from '../shared/stores/blocked-sends.ts';
+import { contactSchema } from '../shared/stores/contacts.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
-import { DynamoOppositionList, domainSubject } from '../shared/stores/opposition-list.ts';
-import { DynamoSendLog } from '../shared/stores/send-log.ts';
+import { createStores } from '../shared/stores/index.ts';
+import { domainSubject, type Opposition } from '../shared/stores/opposition-list.ts';
+import type { SentCopy } from '../shared/stores/send-log.ts';
 import { importContacts } from './contacts-import.ts';
 import { loadLocalConfig } from './local/local-config.ts';
 
@@ -75,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
   const { config } = await loadLocalConfig();
   const controller = pickController(config, values.controller);
   const db = createDynamoClient(config.dynamodb);
-  const { tables } = config.dynamodb;
+  const stores = createStores(db, config.dynamodb.tables);
   const print = (rows: unknown[], line: (row: never) => string) => {
     if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else if (rows.length === 0) process.stdout.write('(none)\n');
@@ -86,8 +87,8 @@ async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'blocked': {
         const limit = values.limit ? Number(values.limit) : 50;
-        const rows = await new DynamoBlockedSendLog(db, tables.blockedSends).list(controller, { limit });
-        print(rows, (r: Awaited<ReturnType<DynamoBlockedSendLog['list']>>[number]) =>
+        const rows = await stores.blockedSends.list(controller, { limit });
+        print(rows, (r: BlockedSend) =>
           [
             r.at,
             r.outcome,
@@ -105,10 +106,10 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'oppositions': {
-        const rows = await new DynamoOppositionList(db, tables.oppositions).list(controller);
+        const rows = await stores.oppositions.list(controller);
         print(
           rows,
-          (r: Awaited<ReturnType<DynamoOppositionList['list']>>[number]) =>
+          (r: Opposition) =>
             `${r.subject}  origin=${r.origin}  requested=${r.requestedAt}  effective=${r.effectiveAt}  ${JSON.stringify(r.evidence)}`,
         );
         return 0;
@@ -126,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
           return 2;
         }
         const now = new Date().toISOString();
-        const result = await new DynamoOppositionList(db, tables.oppositions).add({
+        const result = await stores.oppositions.add({
           controller,
           subject,
           origin: 'manual',
@@ -147,10 +148,10 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write('give an address\n');
           return 2;
         }
-        const rows = await new DynamoSendLog(db, tables.sendLog).history(controller, address.address);
+        const rows = await stores.sendLog.history(controller, address.address);
         print(
           rows,
-          (r: Awaited<ReturnType<DynamoSendLog['history']>>[number]) =>
+          (r: SentCopy) =>
             `${r.at}  ${r.recipient}  ses=${r.sesMessageId}  purpose=${r.purpose ?? '-'}  user=${r.user}`,
         );
         return 0;
@@ -161,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write('give an address\n');
           return 2;
         }
-        const store = new DynamoContactStore(db, tables.contacts);
+        const store = stores.contacts;
         if (!values.show) {
           const parsed = contactSchema.safeParse({
             controller,
@@ -175,9 +176,9 @@ async function main(argv: string[]): Promise<number> {
             reason: values.reason,
             consent: values.consent ? { at: new Date().toISOString(), how: values.consent } : undefined,
           });
-          if (!parsed.success || (values.obtained && !/^\d{4}-\d{2}-\d{2}$/.test(values.obtained))) {
+          if (!parsed.success) {
             process.stderr.write(
-              `invalid contact: ${parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ?? '--obtained must be YYYY-MM-DD'}\n`,
+              `invalid contact: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`,
             );
             return 2;
           }
@@ -192,7 +193,7 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write('usage: npm run fairsend -- contacts import <file.csv> [--controller ID] [--dry-run]\n');
           return 2;
         }
-        const store = new DynamoContactStore(db, tables.contacts);
+        const store = stores.contacts;
         const summary = await importContacts(rest[1], controller, values['dry-run'] ? null : store);
         return summary.refused > 0 ? 1 : 0;
       }

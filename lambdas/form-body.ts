@@ -1,26 +1,19 @@
 /**
  * Reads an HTML form body: application/x-www-form-urlencoded or multipart/form-data (RFC 7578),
- * the two encodings RFC 8058 allows for the one-click POST. Returns null for anything else.
+ * the two encodings RFC 8058 allows for the one-click POST, with the platform's own parser
+ * (`Response.formData()`, undici's, the one fetch uses). A body with no content type is read as
+ * urlencoded, as some receivers send it. Returns null for anything else or a body that does not
+ * parse; file fields are ignored.
  */
-export function readForm(contentType: string | undefined, body: Buffer): Map<string, string> | null {
-  const type = (contentType ?? '').toLowerCase();
-  if (type.startsWith('application/x-www-form-urlencoded') || (type === '' && body.length > 0)) {
-    return new Map(new URLSearchParams(body.toString('utf8')));
-  }
-  if (type.startsWith('multipart/form-data')) {
-    const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
-    const marker = boundary?.[1] ?? boundary?.[2];
-    if (!marker) return null;
+export async function readForm(contentType: string | undefined, body: Buffer): Promise<Map<string, string> | null> {
+  const type = contentType ?? (body.length > 0 ? 'application/x-www-form-urlencoded' : '');
+  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) return null;
+  try {
+    const form = await new Response(new Uint8Array(body), { headers: { 'content-type': type } }).formData();
     const fields = new Map<string, string>();
-    for (const part of body.toString('utf8').split(`--${marker}`).slice(1)) {
-      if (part.startsWith('--')) break;
-      const split = part.indexOf('\r\n\r\n');
-      if (split === -1) continue;
-      const headers = part.slice(0, split);
-      const name = /content-disposition:[^\r\n]*\bname="([^"]*)"/i.exec(headers)?.[1];
-      if (name !== undefined) fields.set(name, part.slice(split + 4).replace(/\r\n$/, ''));
-    }
+    for (const [name, value] of form) if (typeof value === 'string') fields.set(name, value);
     return fields;
+  } catch {
+    return null;
   }
-  return null;
 }

@@ -2,8 +2,7 @@ import { FeedbackProcessor } from '../shared/feedback.ts';
 import { createLogger } from '../shared/log.ts';
 import { loadRuntimeConfig } from '../shared/runtime-config.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
-import { DynamoOppositionList } from '../shared/stores/opposition-list.ts';
-import { DynamoSendLog } from '../shared/stores/send-log.ts';
+import { createStores } from '../shared/stores/index.ts';
 import { UnsubscribeService } from '../shared/unsubscribe.ts';
 
 /**
@@ -16,8 +15,7 @@ async function wire() {
   const config = await loadRuntimeConfig();
   const log = createLogger();
   const db = createDynamoClient(config.dynamodb);
-  const oppositions = new DynamoOppositionList(db, config.dynamodb.tables.oppositions);
-  const sendLog = new DynamoSendLog(db, config.dynamodb.tables.sendLog);
+  const { oppositions, sendLog } = createStores(db, config.dynamodb.tables);
   return {
     config,
     log,

@@ -1,11 +1,9 @@
 import { ConfigError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { loadRuntimeConfig } from '../shared/runtime-config.ts';
-import { DynamoBlockedSendLog } from '../shared/stores/blocked-sends.ts';
-import { DynamoContactStore } from '../shared/stores/contacts.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
-import { DynamoOppositionList } from '../shared/stores/opposition-list.ts';
-import { DynamoSendLog } from '../shared/stores/send-log.ts';
+import { createStores } from '../shared/stores/index.ts';
+import { serverCertificate } from '../shared/tls.ts';
 import { Relay } from './relay.ts';
 import { SesV2Sender } from './ses-sender.ts';
 
@@ -18,28 +16,10 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = createLogger();
   const config = await loadRuntimeConfig();
-  const { readFileSync } = await import('node:fs');
-  const tls =
-    process.env.FAIRSEND_TLS_KEY_PEM && process.env.FAIRSEND_TLS_CERT_PEM
-      ? { key: process.env.FAIRSEND_TLS_KEY_PEM, cert: process.env.FAIRSEND_TLS_CERT_PEM }
-      : config.smtp.tls
-        ? { key: readFileSync(config.smtp.tls.keyFile), cert: readFileSync(config.smtp.tls.certFile) }
-        : null;
-  if (!tls)
-    throw new ConfigError('smtp.tls: no certificate (set smtp.tls, or FAIRSEND_TLS_KEY_PEM and FAIRSEND_TLS_CERT_PEM)');
+  const tls = serverCertificate(config.smtp.tls);
   const db = createDynamoClient(config.dynamodb);
-  const { tables } = config.dynamodb;
   const sender = new SesV2Sender(config.ses);
-  const relay = new Relay({
-    config,
-    tls,
-    oppositions: new DynamoOppositionList(db, tables.oppositions),
-    blockedSends: new DynamoBlockedSendLog(db, tables.blockedSends),
-    sendLog: new DynamoSendLog(db, tables.sendLog),
-    contacts: new DynamoContactStore(db, tables.contacts),
-    sender,
-    log,
-  });
+  const relay = new Relay({ config, tls, ...createStores(db, config.dynamodb.tables), sender, log });
   const addresses = await relay.listen();
   log.info('relay.listening', { starttls: addresses.starttls.port, implicitTls: addresses.implicitTls.port });
   process.once('SIGTERM', () => {

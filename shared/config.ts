@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { normaliseAddress, normaliseDomain } from './address.ts';
 import { ConfigError } from './errors.ts';
+import { templateError } from './footer.ts';
 import { PASSWORD_HASH_PATTERN } from './password.ts';
 
 /**
@@ -192,6 +193,20 @@ export const configSchema = z
     }
     const controllers = Object.keys(config.controllers);
     const known = controllers.join(', ');
+    for (const [controllerId, controller] of Object.entries(config.controllers)) {
+      for (const [lang, templates] of Object.entries(controller.footerTemplates)) {
+        for (const kind of ['text', 'html'] as const) {
+          const problem = templateError(templates[kind]);
+          if (problem) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['controllers', controllerId, 'footerTemplates', lang, kind],
+              message: `not a valid Mustache template: ${problem}`,
+            });
+          }
+        }
+      }
+    }
     for (const [purposeId, purpose] of Object.entries(config.purposes)) {
       if (!config.controllers[purpose.controller]) {
         ctx.addIssue({
@@ -288,7 +303,31 @@ export function parseConfig(raw: unknown, source = 'config'): FairsendConfig {
 
 /** Reads a JSON config file, applies the environment overrides, validates. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): FairsendConfig {
-  return parseConfig(applyEnvOverrides(readConfigFile(file), env), file);
+  const { raw, origin } = readRawConfig(env, file);
+  return parseConfig(raw, origin);
+}
+
+/**
+ * What every process starts from, before its own additions (local secrets, the token keys from
+ * Secrets Manager, deploy placeholders) and the one `parseConfig`: the JSON in
+ * `FAIRSEND_CONFIG_JSON` if set, else the file `FAIRSEND_CONFIG` names (else `defaultFile`), with
+ * the `FAIRSEND__…` overrides applied.
+ */
+export function readRawConfig(
+  env: NodeJS.ProcessEnv,
+  defaultFile: string,
+): { raw: Record<string, unknown>; origin: string } {
+  if (env.FAIRSEND_CONFIG_JSON) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.FAIRSEND_CONFIG_JSON);
+    } catch (err) {
+      throw new ConfigError(`FAIRSEND_CONFIG_JSON is not valid JSON: ${(err as Error).message}`);
+    }
+    return { raw: applyEnvOverrides(parsed, env) as Record<string, unknown>, origin: 'FAIRSEND_CONFIG_JSON' };
+  }
+  const file = env.FAIRSEND_CONFIG ?? defaultFile;
+  return { raw: applyEnvOverrides(readConfigFile(file), env) as Record<string, unknown>, origin: file };
 }
 
 /** The JSON in a config file, or a ConfigError saying whether it could not be read or is not JSON. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normaliseAddress } from './address.ts';
 import { LANGUAGES } from './config.ts';
+import { calendarDate } from './dates.ts';
 import type { ContactDetails } from './stores/contacts.ts';
 
 /**
@@ -30,7 +31,7 @@ const rowSchema = z
   .object({
     address: z.string(),
     source: optional(500),
-    obtainedAt: optional(10).refine((v) => v === undefined || /^\d{4}-\d{2}-\d{2}$/.test(v), 'must be YYYY-MM-DD'),
+    obtainedAt: optional(10).pipe(calendarDate.optional()),
     profession: optional(200),
     company: optional(200),
     professional: optional(5).refine(

@@ -1,6 +1,7 @@
 import type { Headers } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
 import { LANGUAGES, type Language } from './config.ts';
+import { calendarDate } from './dates.ts';
 
 /**
  * Per-message data any SMTP tool can pass in headers; they override the contact record and the
@@ -43,8 +44,8 @@ export function readDirectives(headers: Headers): DirectivesResult {
     if (field === 'language' && !(LANGUAGES as readonly string[]).includes(value.toLowerCase())) {
       return { ok: false, reason: `${name} must be one of ${LANGUAGES.join(', ')}` };
     }
-    if (field === 'sourceDate' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-      return { ok: false, reason: `${name} must be a date as YYYY-MM-DD` };
+    if (field === 'sourceDate' && !calendarDate.safeParse(value).success) {
+      return { ok: false, reason: `${name} must be a real date as YYYY-MM-DD` };
     }
     (directives as Record<string, string>)[field] = field === 'language' ? value.toLowerCase() : value;
   }

@@ -12,6 +12,8 @@ import type { SendLog } from './stores/send-log.ts';
  * the company that sent the copy (the `controller` tag the relay sets, else the send log), so one
  * company's bounces never block another's recipients.
  */
+/** SES timestamps are ISO 8601 (`2026-03-14T09:30:12.345Z`); anything else is a malformed event, refused at the edge. */
+const timestamp = z.iso.datetime({ offset: true });
 const recipientList = z.array(z.object({ emailAddress: z.string() }).loose()).min(1);
 
 export const sesFeedbackSchema = z
@@ -21,7 +23,7 @@ export const sesFeedbackSchema = z
     mail: z
       .object({
         messageId: z.string().min(1),
-        timestamp: z.string().optional(),
+        timestamp: timestamp.optional(),
         destination: z.array(z.string()).optional(),
         tags: z.record(z.string(), z.array(z.string())).optional(),
       })
@@ -41,7 +43,7 @@ export const sesFeedbackSchema = z
               .loose(),
           )
           .min(1),
-        timestamp: z.string(),
+        timestamp,
         feedbackId: z.string().min(1),
       })
       .loose()
@@ -49,14 +51,14 @@ export const sesFeedbackSchema = z
     complaint: z
       .object({
         complainedRecipients: recipientList,
-        timestamp: z.string(),
+        timestamp,
         feedbackId: z.string().min(1),
         complaintFeedbackType: z.string().optional(),
       })
       .loose()
       .optional(),
     delivery: z
-      .object({ timestamp: z.string(), recipients: z.array(z.string()).min(1), smtpResponse: z.string().optional() })
+      .object({ timestamp, recipients: z.array(z.string()).min(1), smtpResponse: z.string().optional() })
       .loose()
       .optional(),
   })
@@ -163,12 +165,11 @@ export class FeedbackProcessor {
     requestedAt: string,
     evidence: Record<string, string>,
   ): Promise<void> {
-    const requested = Number.isNaN(Date.parse(requestedAt)) ? new Date() : new Date(requestedAt);
     const result = await this.oppositions.add({
       controller,
       subject: recipient,
       origin,
-      requestedAt: requested.toISOString(),
+      requestedAt: new Date(requestedAt).toISOString(),
       effectiveAt: new Date().toISOString(),
       evidence,
     });

@@ -1,7 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { applyEnvOverrides, type FairsendConfig, loadConfig, parseConfig } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { type FairsendConfig, parseConfig, readRawConfig } from './config.ts';
 
 /**
  * The config of a process running in AWS (the proxy task, the Lambdas): the JSON the CDK app put
@@ -10,14 +9,8 @@ import { ConfigError } from './errors.ts';
  * a JSON object of key id → secret), so no secret sits in an environment variable or a template.
  */
 export async function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Promise<FairsendConfig> {
-  if (!env.FAIRSEND_CONFIG_JSON) return loadConfig(env.FAIRSEND_CONFIG ?? 'fairsend.json', env);
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(env.FAIRSEND_CONFIG_JSON) as Record<string, unknown>;
-  } catch (err) {
-    throw new ConfigError(`FAIRSEND_CONFIG_JSON is not valid JSON: ${(err as Error).message}`);
-  }
-  const withEnv = applyEnvOverrides(raw, env) as Record<string, unknown> & {
+  const { raw, origin } = readRawConfig(env, 'fairsend.json');
+  const withEnv = raw as Record<string, unknown> & {
     tokens?: { activeKeyId?: string; keys?: Record<string, string> };
   };
   if (env.FAIRSEND_TOKEN_KEYS_SECRET) {
@@ -34,5 +27,5 @@ export async function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): P
       client.destroy();
     }
   }
-  return parseConfig(withEnv, 'FAIRSEND_CONFIG_JSON');
+  return parseConfig(withEnv, origin);
 }

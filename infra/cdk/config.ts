@@ -1,5 +1,5 @@
 import { normaliseAddress, normaliseDomain } from '../../shared/address.ts';
-import { applyEnvOverrides, type FairsendConfig, parseConfig, readConfigFile } from '../../shared/config.ts';
+import { type FairsendConfig, parseConfig, readRawConfig } from '../../shared/config.ts';
 import { DEMO_CONFIG } from '../local/local-config.ts';
 
 /**
@@ -13,8 +13,8 @@ export function configuredForDeploy(env: NodeJS.ProcessEnv = process.env): {
   sendingDomains: string[];
   warnings: string[];
 } {
-  const file = env.FAIRSEND_CONFIG ?? DEMO_CONFIG;
-  const raw = applyEnvOverrides(readConfigFile(file), env) as {
+  const { raw: read, origin: file } = readRawConfig(env, DEMO_CONFIG);
+  const raw = read as {
     smtpUsers?: Record<string, { passwordHash?: string }>;
     tokens?: unknown;
   };

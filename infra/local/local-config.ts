@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyEnvOverrides, type FairsendConfig, parseConfig, readConfigFile } from '../../shared/config.ts';
+import { type FairsendConfig, parseConfig, readRawConfig } from '../../shared/config.ts';
 import { hashPassword } from '../../shared/password.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,8 +31,8 @@ export async function loadLocalConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ config: FairsendConfig; file: string; secrets: LocalSecrets }> {
   const file = configFile(env);
-  const raw = readConfigFile(file);
-  const withEnv = applyEnvOverrides(raw, env) as {
+  const { raw } = readRawConfig({ ...env, FAIRSEND_CONFIG: file, FAIRSEND_CONFIG_JSON: undefined }, file);
+  const withEnv = raw as {
     smtpUsers?: Record<string, { passwordHash?: string }>;
     tokens?: unknown;
   };

@@ -9,11 +9,8 @@ import { type CopySender, SesV2Sender } from '../../proxy/ses-sender.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { FeedbackProcessor } from '../../shared/feedback.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
-import { DynamoBlockedSendLog } from '../../shared/stores/blocked-sends.ts';
-import { DynamoContactStore } from '../../shared/stores/contacts.ts';
 import { createDynamoClient, DynamoUsage, ensureTables } from '../../shared/stores/dynamo.ts';
-import { DynamoOppositionList } from '../../shared/stores/opposition-list.ts';
-import { DynamoSendLog } from '../../shared/stores/send-log.ts';
+import { createStores } from '../../shared/stores/index.ts';
 import { UnsubscribeService } from '../../shared/unsubscribe.ts';
 import { httpApiRoute } from './api-gateway.ts';
 import { startDynamoStandIn } from './dynamodb-stand-in.ts';
@@ -44,12 +41,7 @@ export interface LocalStack {
   db: DynamoDBDocumentClient;
   /** DynamoDB requests and units the stack has used. */
   dynamoUsage: DynamoUsage;
-  stores: {
-    oppositions: DynamoOppositionList;
-    blockedSends: DynamoBlockedSendLog;
-    sendLog: DynamoSendLog;
-    contacts: DynamoContactStore;
-  };
+  stores: ReturnType<typeof createStores>;
   httpServer: LocalHttpServer;
   relay: Relay;
   /** The ses-events Lambda handler, as SNS would invoke it. */
@@ -100,12 +92,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(async () => db.destroy());
     if ((options.dynamodb ?? 'embedded') === 'embedded') await ensureTables(db, config.dynamodb.tables);
 
-    const stores = {
-      oppositions: new DynamoOppositionList(db, config.dynamodb.tables.oppositions),
-      blockedSends: new DynamoBlockedSendLog(db, config.dynamodb.tables.blockedSends),
-      sendLog: new DynamoSendLog(db, config.dynamodb.tables.sendLog),
-      contacts: new DynamoContactStore(db, config.dynamodb.tables.contacts),
-    };
+    const stores = createStores(db, config.dynamodb.tables);
     const sender: CopySender & { destroy?: () => void } = new SesV2Sender(config.ses);
     cleanups.push(async () => sender.destroy?.());
 

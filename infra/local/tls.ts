@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
+import { serverCertificate } from '../../shared/tls.ts';
 
 export interface TlsMaterial {
   key: string;
@@ -42,7 +43,7 @@ export async function localCertificate(dir: string): Promise<TlsMaterial> {
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), keyFile, certFile };
 }
 
-/** The configured certificate (production), read once at start. */
+/** The configured certificate, read once at start as the production relay reads it. */
 export function configuredCertificate(files: { keyFile: string; certFile: string }): TlsMaterial {
-  return { ...files, key: readFileSync(files.keyFile, 'utf8'), cert: readFileSync(files.certFile, 'utf8') };
+  return { ...files, ...serverCertificate(files, {}) };
 }

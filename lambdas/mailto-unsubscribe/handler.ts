@@ -3,29 +3,28 @@ import { z } from 'zod';
 import type { Logger } from '../../shared/log.ts';
 import type { UnsubscribeService } from '../../shared/unsubscribe.ts';
 import { TOKEN_PATTERN } from '../../shared/unsubscribe-token.ts';
+import { type ParsedRecord, runRecords } from '../records.ts';
 
 /**
  * The `mailto:` of List-Unsubscribe. An SES receipt rule for the unsubscribe address invokes
  * this function with a Lambda action: the receipt event carries the headers (not the body), and
  * the token travels in the Subject (`unsubscribe <token>`, as Fairsend writes the mailto URI) or
- * in the address (`unsubscribe+<token>@…`). Mail without a valid token is ignored.
+ * in the address (`unsubscribe+<token>@…`). Mail without a valid token is ignored; records are
+ * run by the shared runner (lambdas/records.ts), like the SES events.
  */
-const receiptSchema = z.object({
-  Records: z.array(
-    z.object({
-      ses: z.object({
-        mail: z
-          .object({
-            messageId: z.string(),
-            timestamp: z.string(),
-            destination: z.array(z.string()).default([]),
-            commonHeaders: z.object({ subject: z.string().optional() }).loose().default({}),
-          })
-          .loose(),
-      }),
-    }),
-  ),
+const receiptRecordSchema = z.object({
+  ses: z.object({
+    mail: z
+      .object({
+        messageId: z.string(),
+        timestamp: z.iso.datetime({ offset: true }),
+        destination: z.array(z.string()).default([]),
+        commonHeaders: z.object({ subject: z.string().optional() }).loose().default({}),
+      })
+      .loose(),
+  }),
 });
+type ReceiptRecord = z.infer<typeof receiptRecordSchema>;
 
 const TOKEN = new RegExp(`\\b(${TOKEN_PATTERN.source})\\b`);
 
@@ -34,32 +33,48 @@ export interface MailtoResult {
   ignored: number;
 }
 
+function parseRecord(raw: unknown): ParsedRecord<ReceiptRecord> {
+  const record = receiptRecordSchema.safeParse(raw);
+  if (!record.success) {
+    const issue = record.error.issues[0];
+    return { ok: false, issue: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'not an SES receipt'}` };
+  }
+  return { ok: true, id: record.data.ses.mail.messageId, value: record.data };
+}
+
 export function createMailtoUnsubscribeHandler(service: UnsubscribeService, log: Logger) {
   return async (event: SESEvent | unknown): Promise<MailtoResult> => {
-    const parsed = receiptSchema.safeParse(event);
-    if (!parsed.success) {
-      log.warn('mailto.malformed-event', { issue: parsed.error.issues[0]?.message });
+    const records = z.object({ Records: z.array(z.unknown()) }).safeParse(event);
+    if (!records.success) {
+      log.warn('mailto.malformed-event', { issue: records.error.issues[0]?.message });
       return { unsubscribed: 0, ignored: 1 };
     }
-    const result: MailtoResult = { unsubscribed: 0, ignored: 0 };
-    for (const { ses } of parsed.data.Records) {
-      const candidates = [
-        ses.mail.commonHeaders.subject ?? '',
-        ...ses.mail.destination.map((d) => d.split('@')[0] ?? ''),
-      ];
-      const token = candidates.map((c) => TOKEN.exec(c.replace(/^.*\+/, ''))?.[1] ?? TOKEN.exec(c)?.[1]).find(Boolean);
-      const lookup = token ? service.lookup(token) : undefined;
-      if (!lookup?.ok) {
-        result.ignored++;
-        log.info('mailto.no-valid-token', { sesMessageId: ses.mail.messageId, reason: lookup?.reason ?? 'no token' });
-        continue;
-      }
-      await service.unsubscribe(lookup.request, 'mailto', new Date(ses.mail.timestamp), {
-        via: 'mailto',
-        inboundMessageId: ses.mail.messageId,
-      });
-      result.unsubscribed++;
-    }
-    return result;
+    const run = await runRecords(
+      'mailto',
+      records.data.Records,
+      parseRecord,
+      async ({ ses }) => {
+        const candidates = [
+          ses.mail.commonHeaders.subject ?? '',
+          ...ses.mail.destination.map((d) => d.split('@')[0] ?? ''),
+        ];
+        const token = candidates
+          .map((c) => TOKEN.exec(c.replace(/^.*\+/, ''))?.[1] ?? TOKEN.exec(c)?.[1])
+          .find(Boolean);
+        const lookup = token ? service.lookup(token) : undefined;
+        if (!lookup?.ok) {
+          log.info('mailto.no-valid-token', { sesMessageId: ses.mail.messageId, reason: lookup?.reason ?? 'no token' });
+          return false;
+        }
+        await service.unsubscribe(lookup.request, 'mailto', new Date(ses.mail.timestamp), {
+          via: 'mailto',
+          inboundMessageId: ses.mail.messageId,
+        });
+        return true;
+      },
+      log,
+    );
+    const unsubscribed = run.results.filter(Boolean).length;
+    return { unsubscribed, ignored: run.skipped + run.results.length - unsubscribed };
   };
 }

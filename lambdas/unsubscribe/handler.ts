@@ -52,7 +52,7 @@ export function createUnsubscribeHandler(service: UnsubscribeService, log: Logge
 
     const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
     if (body.length > MAX_BODY_BYTES) return page(413, invalidPage(lang, lookup.controller));
-    const form = readForm(event.headers['content-type'], body);
+    const form = await readForm(event.headers['content-type'], body);
     if (form?.get(ONE_CLICK_FIELD) !== ONE_CLICK_VALUE) {
       log.info('unsubscribe.bad-post', { contentType: event.headers['content-type'] ?? '' });
       return {

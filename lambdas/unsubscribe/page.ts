@@ -1,5 +1,5 @@
 import type { Controller, Language } from '../../shared/config.ts';
-import { escapeHtml } from '../../shared/footer.ts';
+import { escapeHtml } from '../../shared/html.ts';
 import { ONE_CLICK_FIELD, ONE_CLICK_VALUE } from '../../shared/mime/list-unsubscribe.ts';
 
 /** The small, accessible pages of the unsubscribe endpoint, in fr/en/de. */

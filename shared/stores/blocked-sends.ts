@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { StoreUnavailableError } from '../errors.ts';
+import { storeError } from './store-error.ts';
 
 /** One refused recipient, for the admins' review. Sort key `at#id` lists them by time. */
 export const blockedSendSchema = z.object({
@@ -53,7 +53,7 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
         new PutCommand({ TableName: this.table, Item: { pk: full.controller, sk: full.id, ...full } }),
       );
     } catch (err) {
-      throw new StoreUnavailableError('blocked-send record', { cause: err });
+      throw storeError('blocked-send record', err);
     }
     return full;
   }
@@ -84,7 +84,7 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
         ),
       );
     } catch (err) {
-      throw new StoreUnavailableError('blocked-send annotate', { cause: err });
+      throw storeError('blocked-send annotate', err);
     }
   }
 
@@ -102,7 +102,7 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
       );
       return (out.Items ?? []).map((item) => blockedSendSchema.parse(item));
     } catch (err) {
-      throw new StoreUnavailableError('blocked-send list', { cause: err });
+      throw storeError('blocked-send list', err);
     }
   }
 }

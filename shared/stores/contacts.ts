@@ -1,8 +1,9 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { language } from '../config.ts';
-import { StoreUnavailableError } from '../errors.ts';
+import { calendarDate } from '../dates.ts';
 import { batchGetAll } from './dynamo.ts';
+import { isConditionFailed, storeError } from './store-error.ts';
 
 /**
  * What the company knows about one person it prospects (minimised: what the CNIL mentions and the
@@ -13,8 +14,8 @@ export const contactSchema = z.object({
   address: z.string(),
   /** Where the data comes from: "list bought from X", "trade fair Y", "your business card". */
   source: z.string().optional(),
-  /** When it was obtained (YYYY-MM-DD). */
-  obtainedAt: z.string().optional(),
+  /** When it was obtained. */
+  obtainedAt: calendarDate.optional(),
   profession: z.string().optional(),
   company: z.string().optional(),
   /** Set when a record says the person is contacted as a professional (B2B). */
@@ -67,7 +68,7 @@ export class DynamoContactStore implements ContactStore {
       );
       return new Map(items.map((item) => contactSchema.parse(item)).map((c) => [c.address, c]));
     } catch (err) {
-      throw new StoreUnavailableError('contact lookup', { cause: err });
+      throw storeError('contact lookup', err);
     }
   }
 
@@ -90,7 +91,7 @@ export class DynamoContactStore implements ContactStore {
         }),
       );
     } catch (err) {
-      throw new StoreUnavailableError('contact write', { cause: err });
+      throw storeError('contact write', err);
     }
   }
 
@@ -116,8 +117,8 @@ export class DynamoContactStore implements ContactStore {
       );
       return true;
     } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw new StoreUnavailableError('first-contact claim', { cause: err });
+      if (isConditionFailed(err)) return false;
+      throw storeError('first-contact claim', err);
     }
   }
 
@@ -134,7 +135,7 @@ export class DynamoContactStore implements ContactStore {
         }),
       );
     } catch (err) {
-      throw new StoreUnavailableError('contact update', { cause: err });
+      throw storeError('contact update', err);
     }
   }
 
@@ -150,8 +151,8 @@ export class DynamoContactStore implements ContactStore {
         }),
       );
     } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return;
-      throw new StoreUnavailableError('first-contact release', { cause: err });
+      if (isConditionFailed(err)) return;
+      throw storeError('first-contact release', err);
     }
   }
 }

@@ -9,6 +9,7 @@ import {
 import { BatchGetCommand, type BatchGetCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { endpointOptions } from '../aws/local-endpoint.ts';
 import type { FairsendConfig } from '../config.ts';
+import { incompleteBatch } from './store-error.ts';
 
 export type DynamoConfig = FairsendConfig['dynamodb'];
 export type TableNames = DynamoConfig['tables'];
@@ -118,7 +119,7 @@ export async function batchGetAll(
   for (let i = 0; i < keys.length; i += 100) {
     let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
     for (let attempt = 0; pending && pending.length > 0; attempt++) {
-      if (attempt > 5) throw new Error('DynamoDB kept leaving keys unprocessed');
+      if (attempt > 5) throw incompleteBatch('batch read', 'keys');
       const out: BatchGetCommandOutput = await db.send(
         new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
       );

@@ -1,7 +1,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { NormalisedAddress } from '../address.ts';
-import { StoreUnavailableError } from '../errors.ts';
+import { incompleteBatch, isConditionFailed, storeError } from './store-error.ts';
 
 export const OPPOSITION_ORIGINS = [
   'unsubscribe-link',
@@ -55,11 +55,11 @@ export class DynamoOppositionList implements OppositionList {
       );
       // Unprocessed keys mean we do not know: that is not "not opposed" (fail closed).
       if (out.UnprocessedKeys && Object.keys(out.UnprocessedKeys).length > 0) {
-        throw new Error('DynamoDB left keys unprocessed');
+        throw incompleteBatch('opposition lookup', 'keys');
       }
       items = out.Responses?.[this.table] ?? [];
     } catch (err) {
-      throw new StoreUnavailableError('opposition lookup', { cause: err });
+      throw storeError('opposition lookup', err);
     }
     const entries = items.map(fromItem);
     return entries.find((e) => e.subject === address.address) ?? entries[0] ?? null;
@@ -76,25 +76,30 @@ export class DynamoOppositionList implements OppositionList {
       );
       return { created: true, entry };
     } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') {
+      if (isConditionFailed(err)) {
         const existing = await this.get(entry.controller, entry.subject);
         return { created: false, entry: existing ?? entry };
       }
-      throw new StoreUnavailableError('opposition write', { cause: err });
+      throw storeError('opposition write', err);
     }
   }
 
   private async get(controller: string, subject: string): Promise<Opposition | null> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND sk = :sk',
-        ExpressionAttributeValues: { ':pk': controller, ':sk': subject },
-        ConsistentRead: true,
-      }),
-    );
-    const item = out.Items?.[0];
-    return item ? fromItem(item) : null;
+    let items: Record<string, unknown>[];
+    try {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk = :sk',
+          ExpressionAttributeValues: { ':pk': controller, ':sk': subject },
+          ConsistentRead: true,
+        }),
+      );
+      items = out.Items ?? [];
+    } catch (err) {
+      throw storeError('opposition read', err);
+    }
+    return items[0] ? fromItem(items[0]) : null;
   }
 
   async list(controller: string, limit = 1000): Promise<Opposition[]> {
@@ -109,7 +114,7 @@ export class DynamoOppositionList implements OppositionList {
       );
       return (out.Items ?? []).map(fromItem);
     } catch (err) {
-      throw new StoreUnavailableError('opposition list', { cause: err });
+      throw storeError('opposition list', err);
     }
   }
 }

@@ -6,8 +6,8 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { StoreUnavailableError } from '../errors.ts';
 import { batchGetAll } from './dynamo.ts';
+import { incompleteBatch, isConditionFailed, storeError } from './store-error.ts';
 
 /**
  * Every copy SES accepted. Two items per copy in one table:
@@ -59,7 +59,7 @@ export class DynamoSendLog implements SendLog {
       const copies = items.map((item) => sentCopySchema.parse(item)).filter((copy) => copy.at >= cutoff);
       return new Map(copies.map((copy) => [copy.recipient, copy.sesMessageId]));
     } catch (err) {
-      throw new StoreUnavailableError('send-log lookup', { cause: err });
+      throw storeError('send-log lookup', err);
     }
   }
 
@@ -72,14 +72,14 @@ export class DynamoSendLog implements SendLog {
     try {
       let requests: unknown[] | undefined = items.map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests && requests.length > 0; attempt++) {
-        if (attempt > 5) throw new Error('DynamoDB kept leaving writes unprocessed');
+        if (attempt > 5) throw incompleteBatch('send-log write', 'writes');
         const out: BatchWriteCommandOutput = await this.db.send(
           new BatchWriteCommand({ RequestItems: { [this.table]: requests as never } }),
         );
         requests = out.UnprocessedItems?.[this.table];
       }
     } catch (err) {
-      throw new StoreUnavailableError('send-log write', { cause: err });
+      throw storeError('send-log write', err);
     }
   }
 
@@ -94,7 +94,7 @@ export class DynamoSendLog implements SendLog {
       );
       return (out.Items ?? []).map((item) => sentCopySchema.parse(item));
     } catch (err) {
-      throw new StoreUnavailableError('send-log history', { cause: err });
+      throw storeError('send-log history', err);
     }
   }
 
@@ -111,7 +111,7 @@ export class DynamoSendLog implements SendLog {
       const controller = out.Items?.[0]?.controller;
       return typeof controller === 'string' ? controller : undefined;
     } catch (err) {
-      throw new StoreUnavailableError('send-log lookup by SES id', { cause: err });
+      throw storeError('send-log lookup by SES id', err);
     }
   }
 
@@ -131,7 +131,7 @@ export class DynamoSendLog implements SendLog {
         }),
       );
     } catch (err) {
-      throw new StoreUnavailableError('send-log delivery', { cause: err });
+      throw storeError('send-log delivery', err);
     }
   }
 
@@ -152,9 +152,9 @@ export class DynamoSendLog implements SendLog {
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         )
-        .catch((err: Error) => {
+        .catch((err: unknown) => {
           // SNS redelivered the same bounce: already counted.
-          if (err.name !== 'ConditionalCheckFailedException') throw err;
+          if (!isConditionFailed(err)) throw err;
         });
       const out = await this.db.send(
         new QueryCommand({
@@ -167,7 +167,7 @@ export class DynamoSendLog implements SendLog {
       );
       return out.Count ?? 0;
     } catch (err) {
-      throw new StoreUnavailableError('send-log soft bounce', { cause: err });
+      throw storeError('send-log soft bounce', err);
     }
   }
 }

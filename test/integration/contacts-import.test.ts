@@ -26,6 +26,7 @@ const csv = [
   'dora@client.example,Formulaire,2026-01-02,,,,en,,2026-01-02T10:00:00Z,newsletter form',
   'emil@client.example,Formulaire,,,,,,,2026-01-02T10:00:00Z,',
   'fritz@kunde.example,Messe Hannover,2026-04-21,CTO,Kunde GmbH,no,de,Sie leiten die IT,,',
+  'gina@client.example,Salon IT,2026-02-30,,,,,,,',
 ].join('\r\n');
 
 function capture() {
@@ -41,10 +42,12 @@ describe('contacts import', () => {
     writeFileSync(file, csv);
     const out = capture();
     const summary = await importContacts(file, 'acme', stack.stores.contacts, out.stream);
-    expect(summary).toEqual({ rows: 7, saved: 3, refused: 4 });
-    expect(out.text()).toContain('7 rows: 3 saved, 4 refused');
+    expect(summary).toEqual({ rows: 8, saved: 3, refused: 5 });
+    expect(out.text()).toContain('8 rows: 3 saved, 5 refused');
     expect(out.text()).toContain('line 3: address: "not-an-address" is not a valid address');
-    expect(out.text()).toContain('line 4: obtainedAt: must be YYYY-MM-DD');
+    expect(out.text()).toContain('line 4: obtainedAt: must be a real date as YYYY-MM-DD');
+    // Not a calendar date: refused, never stored (it would read "2 mars" in the footer).
+    expect(out.text()).toContain('line 9: obtainedAt: must be a real date as YYYY-MM-DD');
     expect(out.text()).toContain('line 5: language: must be one of fr, en, de');
     expect(out.text()).toContain('line 7: consentHow: give both consentAt and consentHow, or neither');
     const saved = await stack.stores.contacts.getMany('acme', [
@@ -95,7 +98,7 @@ describe('contacts import', () => {
       },
     );
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('7 rows: 3 valid, 4 refused');
+    expect(run.stderr).toContain('8 rows: 3 valid, 5 refused');
     expect(run.stderr).toContain('line 3: address:');
   });
 });

@@ -158,6 +158,18 @@ describe('SES events', () => {
           mail: mail('ses-u', 'nobody', ['x@client.example']),
           complaint: {
             complainedRecipients: [{ emailAddress: 'x@client.example' }],
+            timestamp: '2026-03-14T09:30:12.345Z',
+            feedbackId: 'f',
+          },
+        }),
+      ),
+      // A timestamp that is not ISO 8601 is a malformed event, refused at the edge (not a RangeError later).
+      await stack.sesEvents(
+        snsEnvelope({
+          eventType: 'Complaint',
+          mail: mail('ses-t', 'acme', ['x@client.example']),
+          complaint: {
+            complainedRecipients: [{ emailAddress: 'x@client.example' }],
             timestamp: 'now',
             feedbackId: 'f',
           },
@@ -167,7 +179,8 @@ describe('SES events', () => {
     expect(results.slice(0, 4).map((r) => r.skipped)).toEqual([1, 1, 1, 1]);
     expect(results[4]!.outcomes).toEqual([{ kind: 'ignored', reason: 'event type Open is not handled' }]);
     expect(results[5]!.outcomes[0]).toMatchObject({ kind: 'ignored' });
-    expect(log.events.filter((e) => e.event.startsWith('ses-events.malformed')).length).toBe(4);
+    expect(results[6]!.skipped).toBe(1);
+    expect(log.events.filter((e) => e.event.startsWith('ses-events.malformed')).length).toBe(5);
     expect((await stack.stores.oppositions.list('acme')).length).toBe(before);
   });
 });

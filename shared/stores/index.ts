@@ -1,0 +1,23 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type BlockedSendLog, DynamoBlockedSendLog } from './blocked-sends.ts';
+import { type ContactStore, DynamoContactStore } from './contacts.ts';
+import type { TableNames } from './dynamo.ts';
+import { DynamoOppositionList, type OppositionList } from './opposition-list.ts';
+import { DynamoSendLog, type SendLog } from './send-log.ts';
+
+/** Every store, wired to its table: the one place the relay, the Lambdas, the CLI and the local stack get them. */
+export interface Stores {
+  oppositions: OppositionList;
+  blockedSends: BlockedSendLog;
+  sendLog: SendLog;
+  contacts: ContactStore;
+}
+
+export function createStores(db: DynamoDBDocumentClient, tables: TableNames) {
+  return {
+    oppositions: new DynamoOppositionList(db, tables.oppositions),
+    blockedSends: new DynamoBlockedSendLog(db, tables.blockedSends),
+    sendLog: new DynamoSendLog(db, tables.sendLog),
+    contacts: new DynamoContactStore(db, tables.contacts),
+  } satisfies Stores;
+}
