@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
-import { CONTACT_COLUMNS, contactFromRow, unknownColumns } from '../shared/contacts-import.ts';
+import { CONTACT_COLUMNS, contactFromRow, unknownColumns } from '../shared/contact-row.ts';
 import type { ContactStore } from '../shared/stores/contacts.ts';
 
 /**

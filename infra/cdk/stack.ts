@@ -23,6 +23,7 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { FairsendConfig } from '../../shared/config.ts';
+import { TABLE_SPECS } from '../../shared/stores/dynamo.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -45,21 +46,22 @@ export class FairsendStack extends Stack {
     const { config } = props;
     const names = config.dynamodb.tables;
 
-    const table = (id: string, tableName: string) =>
+    // The same keys as the local stack's tables (shared/stores/dynamo.ts TABLE_SPECS).
+    const table = (id: string, kind: keyof typeof TABLE_SPECS) =>
       new dynamodb.Table(this, id, {
-        tableName,
-        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-        sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+        tableName: names[kind],
+        partitionKey: { name: TABLE_SPECS[kind].partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: TABLE_SPECS[kind].sortKey, type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
         // The opposition list and the logs are legal records: never deleted with the stack.
         removalPolicy: RemovalPolicy.RETAIN,
       });
-    const oppositions = table('Oppositions', names.oppositions);
-    const blockedSends = table('BlockedSends', names.blockedSends);
-    const sendLog = table('SendLog', names.sendLog);
-    const contacts = table('Contacts', names.contacts);
+    const oppositions = table('Oppositions', 'oppositions');
+    const blockedSends = table('BlockedSends', 'blockedSends');
+    const sendLog = table('SendLog', 'sendLog');
+    const contacts = table('Contacts', 'contacts');
 
     const tokenKeys = new secretsmanager.Secret(this, 'TokenKeys', {
       description: 'Fairsend unsubscribe-token keys: {"<key id>": "<secret>"}; add a key to rotate',

@@ -5,10 +5,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { simpleParser } from 'mailparser';
 import { z } from 'zod';
 import { LOCAL_AWS_CREDENTIALS } from '../../shared/aws/local-endpoint.ts';
 import { readBody } from './http-server.ts';
+import { outboxPage } from './outbox-page.ts';
 import { SigV4Verifier, type VerifyFailure } from './sigv4-verifier.ts';
 
 /**
@@ -166,7 +166,11 @@ export class SesStandIn extends EventEmitter {
       this.injectFault(body.data.kind, body.data.count);
       return sendJson(res, 200, { faults: this.faults });
     }
-    if (req.method === 'GET' && url.pathname === '/') return this.page(res);
+    if (req.method === 'GET' && url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(await outboxPage(this.messages));
+      return;
+    }
     sendJson(res, 404, { message: `no route ${req.method} ${url.pathname}` });
   }
 
@@ -247,32 +251,6 @@ export class SesStandIn extends EventEmitter {
     this.emit('message', message);
     sendJson(res, 200, { MessageId: message.id });
   }
-
-  /** The outbox for a person: the latest 100 copies, each with its headers and its text as a reader would see it. */
-  private async page(res: ServerResponse): Promise<void> {
-    const latest = [...this.messages].reverse().slice(0, 100);
-    const rows: string[] = [];
-    for (const m of latest) {
-      const headers = headerBlock(m.raw);
-      const parsed = await simpleParser(m.raw, { skipHtmlToText: false, skipImageLinks: true }).catch(() => null);
-      const subject = parsed?.subject ?? '(no subject)';
-      const attachments = parsed?.attachments.map((a) => `${a.filename ?? a.contentType} (${a.size} bytes)`).join(', ');
-      rows.push(`<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.from ?? '')}</td><td>${esc(m.destination.join(', '))}</td>
-<td><details><summary>${esc(subject)}</summary><h3>Text</h3><pre>${esc(parsed?.text ?? '(no text part)')}</pre>${attachments ? `<p>Attachments: ${esc(attachments)}</p>` : ''}<h3>Headers</h3><pre>${esc(headers)}</pre></details></td>
-<td>${esc(
-        Object.entries(m.tags)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' '),
-      )}</td>
-<td><a href="/api/messages/${m.id}.eml">raw (${m.raw.length} bytes)</a></td></tr>`);
-    }
-    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fairsend – local SES outbox</title>
-<style>body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%;table-layout:fixed}th:nth-child(4),td:nth-child(4){width:50%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;background:#f6f6f6;padding:.5rem}h3{font-size:13px;margin:.6rem 0 .2rem}</style></head>
-<body><h1>Local SES outbox</h1><p>${this.messages.length} message(s) handed to the SES stand-in${this.messages.length > latest.length ? `, the latest ${latest.length} shown` : ''}. Each row is one SendEmail call; open a subject to read the copy as its recipient would (text part, attachments, headers); “raw” is the exact bytes SES was given.</p>
-<table><thead><tr><th>Received</th><th>From</th><th>Destination</th><th>Subject / text / headers</th><th>Tags</th><th>Raw</th></tr></thead><tbody>${rows.join('\n') || '<tr><td colspan="6">Nothing sent yet.</td></tr>'}</tbody></table></body></html>`;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(html);
-  }
 }
 
 /** The error names SES answers with when a request's signature does not hold (HTTP 403). */
@@ -287,15 +265,6 @@ const SES_SIGNATURE_ERROR: Record<VerifyFailure, string> = {
 function toJson(m: StoredMessage) {
   const { raw, ...meta } = m;
   return { ...meta, raw: raw.toString('base64'), size: raw.length };
-}
-
-function headerBlock(raw: Buffer): string {
-  const end = raw.indexOf('\r\n\r\n');
-  return raw.subarray(0, end === -1 ? Math.min(raw.length, 65536) : end).toString('utf8');
-}
-
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -40,8 +40,6 @@ export interface MessageTemplate {
   /** Parts that already carried a Fairsend footer (left as they are). */
   alreadyFootered: number;
   wrapped: boolean;
-  /** Size of the shared bytes, for memory budgeting. */
-  sharedBytes: number;
 }
 
 export type TemplateResult = { ok: true; template: MessageTemplate } | { ok: false; reason: string };
@@ -207,14 +205,9 @@ export async function buildTemplate(
     wrapped = true;
     segmentsOut = wrap(rootHeaders, out);
   }
-  const headerBytes = rootNode.getHeaders();
-  const sharedBytes = segmentsOut.reduce(
-    (n, s) => n + (Buffer.isBuffer(s) ? s.length : s.text.length),
-    headerBytes.length,
-  );
   return {
     ok: true,
-    template: { rootHeaders: headerBytes, segments: segmentsOut, messageId, alreadyFootered, wrapped, sharedBytes },
+    template: { rootHeaders: rootNode.getHeaders(), segments: segmentsOut, messageId, alreadyFootered, wrapped },
   };
 }
 

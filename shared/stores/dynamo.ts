@@ -15,10 +15,6 @@ export type DynamoConfig = FairsendConfig['dynamodb'];
 export type TableNames = DynamoConfig['tables'];
 
 /**
- * One document client per process. Requests are bounded in time: a hung DynamoDB must turn into
- * a 451 at RCPT within seconds (fail closed), not hold the SMTP session until its idle timeout.
- */
-/**
  * DynamoDB requests and the capacity they cost, by operation (items under 1 KB written and 4 KB
  * read, strongly consistent: one unit per key or item). For benchmarks and operators' metrics.
  */
@@ -41,6 +37,10 @@ export class DynamoUsage {
   }
 }
 
+/**
+ * One document client per process. Requests are bounded in time: a hung DynamoDB must turn into
+ * a 451 at RCPT within seconds (fail closed), not hold the SMTP session until its idle timeout.
+ */
 export function createDynamoClient(config: DynamoConfig, usage?: DynamoUsage): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: config.region,
@@ -66,24 +66,40 @@ export function createDynamoClient(config: DynamoConfig, usage?: DynamoUsage): D
 }
 
 /**
- * Every table has a string partition key `pk` and sort key `sk`, so each access pattern
- * (opposition lookup, blocked sends by controller and time, send log by recipient) is a
- * GetItem, BatchGet or Query, never a Scan. Kept in one place so the CDK stack and the local
- * stack create the same tables.
+ * The shape of every table, in one place: the local stack creates the tables from it
+ * (`tableDefinitions`) and the CDK stack declares them from it (infra/cdk/stack.ts), so both
+ * have the same keys. Every table has a string partition key `pk` and sort key `sk`, so each
+ * access pattern (opposition lookup, blocked sends by controller and time, send log by
+ * recipient) is a GetItem, BatchGet or Query, never a Scan.
  */
+export interface TableSpec {
+  partitionKey: string;
+  sortKey: string;
+}
+
+export const TABLE_SPECS: Record<keyof TableNames, TableSpec> = {
+  oppositions: { partitionKey: 'pk', sortKey: 'sk' },
+  blockedSends: { partitionKey: 'pk', sortKey: 'sk' },
+  sendLog: { partitionKey: 'pk', sortKey: 'sk' },
+  contacts: { partitionKey: 'pk', sortKey: 'sk' },
+};
+
 export function tableDefinitions(tables: TableNames): CreateTableCommandInput[] {
-  return Object.values(tables).map((TableName) => ({
-    TableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'sk', KeyType: 'RANGE' },
-    ],
-  }));
+  return (Object.keys(TABLE_SPECS) as (keyof TableNames)[]).map((kind) => {
+    const spec = TABLE_SPECS[kind];
+    return {
+      TableName: tables[kind],
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: spec.partitionKey, AttributeType: 'S' },
+        { AttributeName: spec.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: spec.partitionKey, KeyType: 'HASH' },
+        { AttributeName: spec.sortKey, KeyType: 'RANGE' },
+      ],
+    };
+  });
 }
 
 /** Creates missing tables; safe to run at every start. */

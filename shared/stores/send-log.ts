@@ -10,11 +10,14 @@ import { batchGetAll } from './dynamo.ts';
 import { incompleteBatch, isConditionFailed, storeError } from './store-error.ts';
 
 /**
- * Every copy SES accepted. Two items per copy in one table:
+ * Every copy SES accepted. Three items per copy in one table, written in one BatchWriteItem:
  * - `pk = <controller>#<recipient>`, `sk = sent#<at>#<sesMessageId>`: the history of one person
- *   (first-contact detection, data-subject access) as a Query;
+ *   (data-subject access, the CLI's `sent`) as a Query;
  * - `pk = idem#<key>`, `sk = <recipient>`: the idempotency record, so a client that retries a
- *   message after a 451 does not send twice to those SES already took.
+ *   message after a 451 does not send twice to those SES already took;
+ * - `pk = ses#<sesMessageId>`, `sk = <recipient>`: which company sent an SES message, for SES
+ *   feedback that arrives without its tags.
+ * Deliveries (`delivered#…`) and transient bounces (`soft#…`) from SES events live here too.
  */
 export const sentCopySchema = z.object({
   controller: z.string(),

@@ -1,11 +1,11 @@
-import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClient } from '../../shared/stores/dynamo.ts';
 import { DynamoSendLog } from '../../shared/stores/send-log.ts';
-import { PASSWORD, testConfig } from '../helpers/config.ts';
+import { testConfig } from '../helpers/config.ts';
 import { plainMessage } from '../helpers/messages.ts';
 import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
 import { type Services, startServices } from '../helpers/services.ts';
+import { sendWithNodemailer } from '../helpers/smtp.ts';
 import { testCertificate } from '../helpers/stack.ts';
 
 /**
@@ -28,22 +28,8 @@ afterAll(async () => {
   await services?.stop();
 });
 
-async function send(port: number, to: string[], raw: string) {
-  const { cert } = await testCertificate();
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    requireTLS: true,
-    auth: { user: 'alice', pass: PASSWORD },
-    tls: { ca: cert, servername: 'localhost' },
-    socketTimeout: 60_000,
-  });
-  try {
-    return await transport.sendMail({ envelope: { from: 'alice@acme.example', to }, raw });
-  } finally {
-    transport.close();
-  }
+function send(port: number, to: string[], raw: string) {
+  return sendWithNodemailer({ port }, { from: 'alice@acme.example', to, raw, socketTimeout: 60_000 });
 }
 
 describe('relay killed mid-transaction', () => {

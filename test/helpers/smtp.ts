@@ -12,18 +12,25 @@ export interface SendOptions {
   to: string[];
   raw: string | Buffer;
   implicitTls?: boolean;
+  socketTimeout?: number;
 }
 
-/** Sends with nodemailer's real SMTP client over STARTTLS (or implicit TLS), trusting our test CA. */
-export async function sendWithNodemailer(stack: LocalStack, options: SendOptions) {
+/**
+ * Sends with nodemailer's real SMTP client over STARTTLS (or implicit TLS), trusting our test CA:
+ * to a local stack, or to a relay process's STARTTLS port. The one nodemailer client of the tests.
+ */
+export async function sendWithNodemailer(target: LocalStack | { port: number }, options: SendOptions) {
   const { cert } = await testCertificate();
+  const port =
+    'port' in target ? target.port : options.implicitTls ? target.smtp.implicitTls.port : target.smtp.starttls.port;
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
-    port: options.implicitTls ? stack.smtp.implicitTls.port : stack.smtp.starttls.port,
+    port,
     secure: options.implicitTls ?? false,
     requireTLS: true,
     auth: { user: options.user ?? 'alice', pass: options.pass ?? PASSWORD },
     tls: { ca: cert, servername: 'localhost' },
+    ...(options.socketTimeout ? { socketTimeout: options.socketTimeout } : {}),
   });
   try {
     return await transport.sendMail({ envelope: { from: options.from, to: options.to }, raw: options.raw });

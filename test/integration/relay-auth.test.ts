@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
+import { PASSWORD } from '../helpers/config.ts';
 import { plainMessage } from '../helpers/messages.ts';
 import { RawSmtp, sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
@@ -55,7 +56,26 @@ describe('authentication: no open relay', () => {
     expect(smtpErrorOf(error).response).toMatch(/^535 5\.7\.8 Authentication credentials invalid/);
   });
 
-  it('accepts AUTH LOGIN and PLAIN over implicit TLS', async () => {
+  it('accepts AUTH LOGIN after STARTTLS, prompting for user name and password (RFC 4954 + draft-murchison-sasl-login)', async () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const smtp = await RawSmtp.connect(stack.smtp.starttls.port);
+    try {
+      await smtp.command('EHLO client.example');
+      await smtp.startTls();
+      expect(await smtp.command('EHLO client.example')).toMatch(/AUTH PLAIN LOGIN/);
+      expect(await smtp.command('AUTH LOGIN')).toBe(`334 ${b64('Username:')}`);
+      expect(await smtp.command(b64('alice'))).toBe(`334 ${b64('Password:')}`);
+      expect(await smtp.command(b64('not the password'))).toMatch(/^535 5\.7\.8 /);
+      expect(await smtp.command('AUTH LOGIN')).toMatch(/^334 /);
+      await smtp.command(b64('alice'));
+      expect(await smtp.command(b64(PASSWORD))).toMatch(/^235 /);
+      expect(await smtp.command('MAIL FROM:<alice@acme.example>')).toMatch(/^250 /);
+    } finally {
+      smtp.close();
+    }
+  });
+
+  it('accepts AUTH PLAIN over implicit TLS', async () => {
     const info = await sendWithNodemailer(stack, {
       implicitTls: true,
       from: 'alice@acme.example',

@@ -3,6 +3,7 @@ import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
+import { STREAMED_USER_AGENT } from '../../proxy/ses-stream.ts';
 import { testConfig } from '../helpers/config.ts';
 import { sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
@@ -52,6 +53,8 @@ describe('streamed SendEmail for large copies', () => {
     expect(info.response).toMatch(/^250 2\.0\.0 Ok: 2 of 2 copies sent/);
     expect(stack.ses!.messages).toHaveLength(2);
     for (const message of stack.ses!.messages) {
+      // The streamed request ran (the SDK's carries its own user-agent), and its signature held.
+      expect(message.userAgent).toBe(STREAMED_USER_AGENT);
       expect(message.tags).toMatchObject({ controller: 'acme', purpose: 'acme-prospecting' });
       expect(message.configurationSet).toBe('fairsend-test');
       const parsed = await simpleParser(message.raw);

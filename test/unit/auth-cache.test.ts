@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuthCache } from '../../shared/auth-cache.ts';
 
 describe('login cache', () => {
@@ -12,10 +12,17 @@ describe('login cache', () => {
     expect(cache.has('bob', 'pw', 'scrypt$a')).toBe(false);
   });
 
-  it('forgets after its time to live and past its size', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('forgets after its time to live and past its size', () => {
+    vi.useFakeTimers();
     const cache = new AuthCache(20, 2);
     cache.remember('a', 'p', 'h');
-    await new Promise((r) => setTimeout(r, 40));
+    vi.advanceTimersByTime(19);
+    expect(cache.has('a', 'p', 'h')).toBe(true);
+    vi.advanceTimersByTime(2);
     expect(cache.has('a', 'p', 'h')).toBe(false);
     cache.remember('a', 'p', 'h');
     cache.remember('b', 'p', 'h');
