@@ -65,7 +65,9 @@ export class SesV2Sender implements CopySender {
     this.client = new SESv2Client({
       region: config.region,
       ...endpointOptions(config.endpoint),
-      // Retries are ours (below): bounded by a deadline, with jitter, and visible in the reply.
+      // Retries are ours (below), not the SDK's: bounded by one deadline for the whole copy (the
+      // SDK's count attempts, not time), each attempt waiting for the send-rate token, and the
+      // last error kept for the sender's reply.
       maxAttempts: 1,
       requestHandler: {
         requestTimeout: config.requestTimeoutMs,
