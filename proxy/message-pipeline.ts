@@ -5,7 +5,7 @@ import { type Directives, readDirectives } from '../shared/directives.ts';
 import { StoreUnavailableError } from '../shared/errors.ts';
 import { renderFooter } from '../shared/footer.ts';
 import type { Logger } from '../shared/log.ts';
-import { listUnsubscribeHeaders, UNSUBSCRIBE_PATH, unsubscribeUrl } from '../shared/mime/list-unsubscribe.ts';
+import { listUnsubscribeHeaders, unsubscribeUrl } from '../shared/mime/list-unsubscribe.ts';
 import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
 import { footerFacts } from '../shared/rules/footer-facts.ts';
 import { resolvePurpose } from '../shared/rules/purpose.ts';
@@ -101,10 +101,7 @@ export class MessagePipeline {
       return refusal;
     }
 
-    const built = await buildTemplate(message.raw, {
-      hostname: config.smtp.hostname,
-      textMarker: `${config.http.publicBaseUrl}${UNSUBSCRIBE_PATH}`,
-    });
+    const built = await buildTemplate(message.raw, { hostname: config.smtp.hostname });
     if (!built.ok) return reject('message:malformed', `message refused: ${built.reason}`);
     const template = built.template;
 

@@ -31,7 +31,7 @@ export interface RenderedFooter {
   html: string;
 }
 
-/** Marks an HTML footer so a message that already carries one is not footered twice. */
+/** Marks the HTML footer in a copy, for a person reading the source (never to skip a part: every copy gets its footer). */
 export const HTML_FOOTER_MARKER = '<!-- fairsend-footer -->';
 
 /** The template's syntax problem, or null: for the config check, before any message is sent. */

@@ -12,10 +12,6 @@ export function insertHtmlFooter(html: string, footerHtml: string): string {
   return `${html.slice(0, at)}${at === html.length && !html.endsWith('\n') ? '\r\n' : ''}${block}${html.slice(at)}`;
 }
 
-export function hasHtmlFooter(html: string): boolean {
-  return html.includes(HTML_FOOTER_MARKER);
-}
-
 /** After re-encoding to UTF-8, a `<meta charset>` naming another charset would contradict the part. */
 export function declareUtf8(html: string): string {
   return html

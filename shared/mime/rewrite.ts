@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Headers, type MimeNode, Splitter } from '@zone-eu/mailsplit';
 import { isDirectiveHeader } from '../directives.ts';
 import type { RenderedFooter } from '../footer.ts';
-import { declareUtf8, hasHtmlFooter, insertHtmlFooter } from './html-footer.ts';
+import { declareUtf8, insertHtmlFooter } from './html-footer.ts';
 import { isListUnsubscribeHeader } from './list-unsubscribe.ts';
 import { decodeCharset, decodeTransfer, encodeText, knownCharset } from './text-codec.ts';
 
@@ -37,8 +37,6 @@ export interface MessageTemplate {
   rootHeaders: Buffer;
   segments: Segment[];
   messageId: string;
-  /** Parts that already carried a Fairsend footer (left as they are). */
-  alreadyFootered: number;
   wrapped: boolean;
 }
 
@@ -68,7 +66,7 @@ interface Draft {
 
 export async function buildTemplate(
   raw: Buffer,
-  options: { hostname: string; textMarker: string },
+  options: { hostname: string },
   /** `share`: untouched bytes as slices of `raw`; `copy`: as mailsplit emits them (for input it does not reproduce exactly). */
   mode: 'share' | 'copy' = 'share',
 ): Promise<TemplateResult> {
@@ -140,7 +138,6 @@ export async function buildTemplate(
     if (last) chosen.add(last);
   }
 
-  let alreadyFootered = 0;
   const out: Segment[] = [];
   const slice = (range: Range) => {
     if (range.end > range.start) out.push(raw.subarray(range.start, range.end));
@@ -169,12 +166,10 @@ export async function buildTemplate(
     }
     const node = draft.node;
     const isHtml = node.contentType === 'text/html';
+    // Every copy gets this recipient's footer, whatever the part already says: a quoted footer of
+    // an earlier message (or one a sender wrote to look like ours) stays as text and never stands
+    // in for the mentions this recipient is owed.
     let text = decodeCharset(decodeTransfer(Buffer.concat(draft.chunks), node.encoding), node.charset);
-    if (isHtml ? hasHtmlFooter(text) : text.includes(options.textMarker)) {
-      alreadyFootered++;
-      restore();
-      continue;
-    }
     if (isHtml) text = declareUtf8(text);
     const encoding = node.encoding === 'base64' ? 'base64' : 'quoted-printable';
     node.setCharset('utf-8');
@@ -192,6 +187,9 @@ export async function buildTemplate(
   for (const line of rootHeaders.getList().slice()) {
     if (stripped(line.key)) rootHeaders.remove(line.key);
   }
+  // The copy always declares MIME (RFC 2045 §4): its text parts are now UTF-8 with a transfer
+  // encoding, which a message that had no MIME headers did not say.
+  if (!rootHeaders.hasHeader('mime-version')) rootHeaders.add('MIME-Version', '1.0');
   let messageId = rootHeaders.getFirst('message-id');
   if (!messageId) {
     messageId = `<${randomBytes(12).toString('hex')}@${options.hostname}>`;
@@ -201,13 +199,13 @@ export async function buildTemplate(
   const slots = out.filter((s) => !Buffer.isBuffer(s)).length;
   let wrapped = false;
   let segmentsOut = out;
-  if (slots === 0 && alreadyFootered === 0) {
+  if (slots === 0) {
     wrapped = true;
     segmentsOut = wrap(rootHeaders, out);
   }
   return {
     ok: true,
-    template: { rootHeaders: rootNode.getHeaders(), segments: segmentsOut, messageId, alreadyFootered, wrapped },
+    template: { rootHeaders: rootNode.getHeaders(), segments: segmentsOut, messageId, wrapped },
   };
 }
 

@@ -6,13 +6,13 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 /**
  * The rewrite corpus: message shapes real clients send, built with nodemailer's MailComposer,
  * plus hand-written edge cases in fixtures/*.eml. `wrapped` marks shapes with no part the footer
- * can go into (the message is wrapped), `footered` shapes already carrying a Fairsend footer.
+ * can go into (the message is wrapped), `quotedFooter` shapes quoting the footer of an earlier Fairsend message.
  */
 export interface Shape {
   name: string;
   raw: Buffer;
   wrapped?: boolean;
-  footered?: boolean;
+  quotedFooter?: boolean;
 }
 
 const base = {
@@ -135,7 +135,7 @@ export async function corpus(): Promise<Shape[]> {
       name: `fixture ${file}`,
       raw,
       wrapped: /^(pgp-signed|smime-encrypted|pgp-encrypted|calendar-only|pdf-only)/.test(file),
-      footered: file.startsWith('already-footered'),
+      quotedFooter: file.startsWith('quoted-footer'),
     });
   }
   return shapes;

@@ -93,7 +93,7 @@ describe('rewriter under random and malformed MIME', () => {
       fc.asyncProperty(tree, mutation, async (body, mutate) => {
         runs++;
         const raw = mutate(message(body));
-        const built = await buildTemplate(raw, { hostname: 'x', textMarker: 'https://u.example/u/' });
+        const built = await buildTemplate(raw, { hostname: 'x' });
         if (!built.ok) {
           expect(built.reason.length).toBeGreaterThan(10);
           return;
@@ -114,7 +114,7 @@ describe('rewriter under random and malformed MIME', () => {
   it('refuses MIME nested 100 deep with a clear reason', async () => {
     let body: Tree = { leaf: 'text/plain', charset: 'utf-8', encoding: '7bit', disposition: '', body: 'deep' };
     for (let i = 0; i < 100; i++) body = { multipart: 'mixed', children: [body] };
-    const built = await buildTemplate(message(body), { hostname: 'x', textMarker: 'u' });
+    const built = await buildTemplate(message(body), { hostname: 'x' });
     expect(built).toEqual({ ok: false, reason: `MIME parts are nested deeper than ${MAX_DEPTH} levels` });
   });
 
@@ -122,7 +122,7 @@ describe('rewriter under random and malformed MIME', () => {
     const raw = Buffer.from(
       `From: a@acme.example\r\nContent-Type: multipart/mixed; boundary="z"\r\n\r\n--z\r\nX-Big: ${'a'.repeat(1_100_000)}\r\n\r\nbody\r\n--z--\r\n`,
     );
-    const built = await buildTemplate(raw, { hostname: 'x', textMarker: 'u' });
+    const built = await buildTemplate(raw, { hostname: 'x' });
     expect(built.ok).toBe(false);
     expect(!built.ok && built.reason).toMatch(/^the MIME structure cannot be read/);
   });
