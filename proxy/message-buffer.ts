@@ -11,9 +11,15 @@ export class MessageBuffer {
   private length = 0;
 
   constructor(declaredSize: number | undefined, maxBytes: number) {
-    const size = declaredSize && declaredSize > 0 && declaredSize <= maxBytes ? declaredSize : 0;
+    const size = MessageBuffer.allocationFor(declaredSize, maxBytes);
+    this.buffer = size > 0 ? Buffer.allocUnsafe(size) : null;
+  }
+
+  /** What the constructor allocates up front for a declared size (0: nothing). */
+  static allocationFor(declaredSize: number | undefined, maxBytes: number): number {
+    if (!declaredSize || declaredSize <= 0 || declaredSize > maxBytes) return 0;
     // A declared size is an estimate (RFC 1870 §4): leave room for dot-unstuffing and CRLF slack.
-    this.buffer = size > 0 ? Buffer.allocUnsafe(Math.min(maxBytes, Math.ceil(size * 1.02) + 1024)) : null;
+    return Math.min(maxBytes, Math.ceil(declaredSize * 1.02) + 1024);
   }
 
   push(chunk: Buffer): void {

@@ -8,13 +8,15 @@ import type { Logger } from '../shared/log.ts';
 import { listUnsubscribeHeaders, unsubscribeUrl } from '../shared/mime/list-unsubscribe.ts';
 import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
 import { footerFacts } from '../shared/rules/footer-facts.ts';
+import { matchingFor, oppositionVerdict } from '../shared/rules/opposition.ts';
 import { resolvePurpose } from '../shared/rules/purpose.ts';
 import { consumerDomains, evaluateRecipient, type PolicyDecision } from '../shared/rules/recipient-policy.ts';
 import type { BlockedSendLog } from '../shared/stores/blocked-sends.ts';
 import type { Contact, ContactStore } from '../shared/stores/contacts.ts';
+import type { OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
 import { issueToken } from '../shared/unsubscribe-token.ts';
-import { defer, type Refusal, reject } from '../shared/verdict.ts';
+import { defer, type Refusal, type Rule, reject } from '../shared/verdict.ts';
 import { type CopyOutcome, type Delivery, type DeliveryPlan, deliveryVerdict } from './delivery.ts';
 import { mapBounded } from './map-bounded.ts';
 import { replyFor } from './smtp-replies.ts';
@@ -47,7 +49,12 @@ export class MessagePipeline {
 
   constructor(
     private readonly config: FairsendConfig,
-    private readonly stores: { contacts: ContactStore; blockedSends: BlockedSendLog; sendLog: SendLog },
+    private readonly stores: {
+      contacts: ContactStore;
+      blockedSends: BlockedSendLog;
+      sendLog: SendLog;
+      oppositions: OppositionList;
+    },
     private readonly delivery: Delivery,
     private readonly log: Logger,
   ) {
@@ -69,15 +76,39 @@ export class MessagePipeline {
     const addresses = input.recipients.map((r) => r.address);
     const key = idempotencyKey(input.user, input.mailFrom, message.raw);
     const notBefore = new Date(Date.now() - config.ses.idempotencyWindowHours * 3600_000);
-    // Independent reads, in parallel: who these people are, and what a previous attempt already sent.
-    const reads = await this.failClosed('contact and send-log lookup', () =>
+    // Independent reads, in parallel: who these people are, what a previous attempt already
+    // sent, and the opposition list once more, for everyone accepted at RCPT: an objection made
+    // while this transaction was open (a slow client, NOOPs) is honoured up to the last moment.
+    const reads = await this.failClosed('contact, send-log and opposition lookup', () =>
       Promise.all([
         this.stores.contacts.getMany(entry.controller, addresses),
         this.stores.sendLog.alreadySent(key, addresses, notBefore),
+        this.stores.oppositions.findBlocking(entry.controller, input.recipients, matchingFor(controller)),
       ]),
     );
     if (reads.kind === 'defer') return reads;
-    const [contacts, alreadySent] = reads.value;
+    const [contacts, alreadySent, opposed] = reads.value;
+
+    if (opposed.size > 0) {
+      const reviews = [...opposed].map(([recipient, opposition]) => ({
+        recipient,
+        verdict: oppositionVerdict(opposition, controller, recipient) as Refusal,
+      }));
+      const first = reviews[0]!.verdict;
+      const refusal = { ...first, reason: `${first.reason} (since RCPT); nothing was sent` };
+      await this.review(
+        input,
+        purposeId,
+        reviews.map(({ recipient, verdict }) => ({
+          recipient,
+          outcome: 'blocked' as const,
+          rule: verdict.rule,
+          reason: verdict.reason,
+        })),
+        replyFor(refusal).toString(),
+      );
+      return refusal;
+    }
 
     const decisions = new Map<string, PolicyDecision[]>();
     for (const recipient of input.recipients) {
@@ -97,7 +128,7 @@ export class MessagePipeline {
         first.rule,
         `policy refused ${blocked.length} of ${addresses.length} recipient(s), nothing was sent: <${address}>: ${first.reason}`,
       );
-      await this.review(input, purposeId, blocked, replyFor(refusal).toString());
+      await this.review(input, purposeId, policyReviews(blocked), replyFor(refusal).toString());
       return refusal;
     }
 
@@ -144,7 +175,7 @@ export class MessagePipeline {
     const flagged = [...decisions].filter(([address]) =>
       outcomes.some((o) => o.recipient === address && o.status === 'sent'),
     );
-    if (flagged.length > 0) await this.review(input, purposeId, flagged, undefined);
+    if (flagged.length > 0) await this.review(input, purposeId, policyReviews(flagged), undefined);
 
     const { verdict, summary } = deliveryVerdict(outcomes);
     this.log.info('smtp.message', {
@@ -229,29 +260,27 @@ export class MessagePipeline {
   private async review(
     input: PipelineInput,
     purposeId: string,
-    entries: [string, PolicyDecision[]][],
+    entries: { recipient: string; outcome: 'blocked' | 'flagged'; rule: Rule; reason: string }[],
     reply: string | undefined,
   ): Promise<void> {
     const { message } = input;
     await Promise.all(
-      entries.flatMap(([recipient, decisions]) =>
-        decisions.map((decision) =>
-          this.stores.blockedSends
-            .record({
-              controller: input.entry.controller,
-              user: input.user,
-              mailFrom: input.mailFrom,
-              recipient,
-              outcome: decision.outcome === 'block' ? 'blocked' : 'flagged',
-              rule: decision.rule,
-              reason: decision.reason,
-              reply: decision.outcome === 'block' ? reply : undefined,
-              purpose: purposeId,
-              subject: message.subject,
-              messageId: message.messageId,
-            })
-            .catch((err: unknown) => this.log.error('blocked-send.unrecorded', { recipient, err })),
-        ),
+      entries.map((entry) =>
+        this.stores.blockedSends
+          .record({
+            controller: input.entry.controller,
+            user: input.user,
+            mailFrom: input.mailFrom,
+            recipient: entry.recipient,
+            outcome: entry.outcome,
+            rule: entry.rule,
+            reason: entry.reason,
+            reply: entry.outcome === 'blocked' ? reply : undefined,
+            purpose: purposeId,
+            subject: message.subject,
+            messageId: message.messageId,
+          })
+          .catch((err: unknown) => this.log.error('blocked-send.unrecorded', { recipient: entry.recipient, err })),
       ),
     );
   }
@@ -269,4 +298,15 @@ export class MessagePipeline {
       return defer('store:unavailable', `${operation} unavailable, nothing was sent; try again later`);
     }
   }
+}
+
+function policyReviews(entries: [string, PolicyDecision[]][]) {
+  return entries.flatMap(([recipient, decisions]) =>
+    decisions.map((d) => ({
+      recipient,
+      outcome: d.outcome === 'block' ? ('blocked' as const) : ('flagged' as const),
+      rule: d.rule,
+      reason: d.reason,
+    })),
+  );
 }

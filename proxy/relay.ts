@@ -15,13 +15,16 @@ import { StoreUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { decoyHash, verifyPassword } from '../shared/password.ts';
 import { checkEnvelopeSender, checkHeaderSenders, checkRecipient } from '../shared/rules/envelope.ts';
-import { oppositionVerdict } from '../shared/rules/opposition.ts';
+import { matchingFor, oppositionVerdict } from '../shared/rules/opposition.ts';
 import type { BlockedSend, BlockedSendLog } from '../shared/stores/blocked-sends.ts';
 import type { ContactStore } from '../shared/stores/contacts.ts';
 import type { Opposition, OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
 import { defer, reject } from '../shared/verdict.ts';
+import { ConnectionLimits } from './connection-limits.ts';
+import { DataBudget } from './data-budget.ts';
 import { Delivery } from './delivery.ts';
+import { LoginThrottle, loggableUser } from './login-throttle.ts';
 import { declaredSize, MessageBuffer } from './message-buffer.ts';
 import { checkMessageLines } from './message-lines.ts';
 import { MessagePipeline, type PipelineResult } from './message-pipeline.ts';
@@ -41,9 +44,22 @@ export interface RelayDependencies {
   log: Logger;
 }
 
-/** What one mail transaction learned at RCPT, for DATA. */
+/** What one mail transaction learned at RCPT, for DATA, and its deadline. */
 interface Transaction {
   blocked: BlockedSend[];
+  /** Refused recipients, each recorded once however often the client names it. */
+  refused: Set<string>;
+  /** Every refused RCPT, for the cap. */
+  refusals: number;
+  timer: NodeJS.Timeout;
+}
+
+/** What the relay keeps per connection (smtp-server's session id). */
+interface ConnectionState {
+  transaction?: Transaction;
+  failedLogins: number;
+  /** A DATA upload under way: what to let go if the connection closes before it ends. */
+  upload?: { ended: boolean; abandon(): void };
 }
 
 export interface RelayAddresses {
@@ -56,10 +72,13 @@ export interface RelayAddresses {
  * set of hooks. smtp-server carries the protocol; these hooks carry Fairsend's rules.
  */
 export class Relay {
-  private readonly servers: SMTPServer[];
-  private readonly transactions = new WeakMap<object, Transaction>();
+  private readonly servers: SubmissionServer[];
+  private readonly connections = new Map<string, ConnectionState>();
   private readonly pipeline: MessagePipeline;
   private readonly authCache = new AuthCache();
+  private readonly limits: ConnectionLimits;
+  private readonly logins: LoginThrottle;
+  private readonly dataBudget: DataBudget;
 
   constructor(private readonly deps: RelayDependencies) {
     const { smtp, ses } = deps.config;
@@ -70,6 +89,9 @@ export class Relay {
       deps.log,
     );
     this.pipeline = new MessagePipeline(deps.config, deps, delivery, deps.log);
+    this.limits = new ConnectionLimits(smtp.maxConnections, smtp.maxConnectionsPerIp);
+    this.logins = new LoginThrottle(smtp.loginThrottle);
+    this.dataBudget = new DataBudget(smtp.maxDataBytesInFlight);
     const common = {
       name: smtp.hostname,
       banner: 'Fairsend submission service',
@@ -91,11 +113,16 @@ export class Relay {
       onMailFrom: this.onMailFrom.bind(this),
       onRcptTo: this.onRcptTo.bind(this),
       onData: this.onData.bind(this),
+      onClose: this.onClose.bind(this),
     } satisfies SMTPServerOptions;
-    const delay = smtp.greetingDelayMs;
+    const submission = {
+      greetingDelayMs: smtp.greetingDelayMs,
+      authTimeoutMs: smtp.authTimeoutMs,
+      limits: this.limits,
+    };
     this.servers = [
-      new SubmissionServer({ ...common, secure: false }, delay),
-      new SubmissionServer({ ...common, secure: true }, delay),
+      new SubmissionServer({ ...common, secure: false }, submission),
+      new SubmissionServer({ ...common, secure: true }, submission),
     ];
     for (const server of this.servers) {
       server.on('error', (err) => deps.log.warn('smtp.connection-error', { err }));
@@ -104,7 +131,7 @@ export class Relay {
 
   async listen(): Promise<RelayAddresses> {
     const { host, starttlsPort, implicitTlsPort } = this.deps.config.smtp;
-    const listen = (server: SMTPServer, port: number) =>
+    const listen = (server: SubmissionServer, port: number) =>
       new Promise<AddressInfo>((resolve, reject) => {
         server.server.once('error', reject);
         server.listen(port, host, () => {
@@ -132,16 +159,48 @@ export class Relay {
     return { name, entry };
   }
 
+  private state(session: SMTPServerSession): ConnectionState {
+    let state = this.connections.get(session.id);
+    if (!state) {
+      state = { failedLogins: 0 };
+      this.connections.set(session.id, state);
+    }
+    return state;
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    const state = this.connections.get(session.id);
+    if (state?.transaction) clearTimeout(state.transaction.timer);
+    // An upload cut off before its end never reaches `finish`: its bytes are let go here. One
+    // that ended is still being sent and is let go when that is done.
+    if (state?.upload && !state.upload.ended) state.upload.abandon();
+    this.connections.delete(session.id);
+  }
+
   private onAuth(
     auth: SMTPServerAuthentication,
-    _session: SMTPServerSession,
+    session: SMTPServerSession,
     callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void,
   ): void {
     const username = auth.username ?? '';
     const password = auth.password ?? '';
+    const ip = session.remoteAddress;
     const entry = Object.hasOwn(this.deps.config.smtpUsers, username)
       ? this.deps.config.smtpUsers[username]
       : undefined;
+    const throttle = this.logins.check(ip, username);
+    if (!throttle.allowed) {
+      this.deps.log.warn('smtp.auth-throttled', { ip, user: loggableUser(username, Boolean(entry)) });
+      callback(
+        replyFor(
+          defer(
+            'auth:throttled',
+            `${throttle.reason}: try again in ${Math.ceil(throttle.retryInSeconds / 60)} minute(s)`,
+          ),
+        ),
+      );
+      return;
+    }
     if (entry && this.authCache.has(username, password, entry.passwordHash)) {
       callback(null, { user: username });
       return;
@@ -153,8 +212,27 @@ export class Relay {
           this.authCache.remember(username, password, entry.passwordHash);
           return callback(null, { user: username });
         }
-        this.deps.log.warn('smtp.auth-failed', { user: username.slice(0, 128) });
-        callback(replyFor(reject('auth:failed', 'Authentication credentials invalid')));
+        const state = this.state(session);
+        state.failedLogins++;
+        const delay = this.logins.fail(ip, username);
+        this.deps.log.warn('smtp.auth-failed', {
+          ip,
+          user: loggableUser(username, Boolean(entry)),
+          failuresOnConnection: state.failedLogins,
+        });
+        const closing = state.failedLogins >= this.deps.config.smtp.loginThrottle.maxFailuresPerConnection;
+        // A growing delay before the answer: guessing gets slower with every failure.
+        setTimeout(
+          () =>
+            callback(
+              replyFor(
+                closing
+                  ? defer('auth:too-many-failures', 'Too many failed logins on this connection, closing')
+                  : reject('auth:failed', 'Authentication credentials invalid'),
+              ),
+            ),
+          delay,
+        ).unref();
       },
       (err) => callback(replyFor(defer('auth:unavailable', 'Temporary authentication failure'), { cause: err })),
     );
@@ -172,10 +250,46 @@ export class Relay {
         callback(replyFor(verdict));
         return;
       }
-      this.transactions.set(session.envelope, { blocked: [] });
+      // RFC 1870 §6.2: a declared size the relay cannot hold now is refused at once, not after the upload.
+      const declared = declaredSize(address.args);
+      if (declared !== undefined && !this.dataBudget.couldHold(declared)) {
+        callback(replyFor(insufficientStorage()));
+        return;
+      }
+      this.startTransaction(session);
       callback();
     } catch (err) {
       callback(err as Error);
+    }
+  }
+
+  /**
+   * A transaction (MAIL FROM to the end of DATA) may stay open `maxTransactionMs`; past it the
+   * connection is closed with 421, so a client cannot hold a transaction open with NOOPs.
+   */
+  private startTransaction(session: SMTPServerSession): void {
+    const state = this.state(session);
+    if (state.transaction) clearTimeout(state.transaction.timer);
+    const timer = setTimeout(() => {
+      this.deps.log.warn('smtp.transaction-timeout', { ip: session.remoteAddress });
+      this.closeConnection(session, 'the transaction took too long (MAIL FROM to the end of DATA); nothing was sent');
+    }, this.deps.config.smtp.maxTransactionMs);
+    timer.unref();
+    state.transaction = { blocked: [], refused: new Set(), refusals: 0, timer };
+  }
+
+  private endTransaction(session: SMTPServerSession): void {
+    const state = this.connections.get(session.id);
+    if (state?.transaction) clearTimeout(state.transaction.timer);
+    if (state) state.transaction = undefined;
+  }
+
+  /** 421 and close, from outside a command (a timer). */
+  private closeConnection(session: SMTPServerSession, why: string): void {
+    for (const server of this.servers) {
+      for (const connection of server.connections) {
+        if (connection.id === session.id) connection.send(421, replyFor(defer('transaction:timeout', why)).message);
+      }
     }
   }
 
@@ -193,23 +307,45 @@ export class Relay {
   private async checkRecipient(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const { name, entry } = this.user(session);
     const { config } = this.deps;
+    const tx = this.connections.get(session.id)?.transaction;
+    // Every refused RCPT costs a lookup and maybe a record: past the cap the connection is closed.
+    if (tx && tx.refusals >= config.smtp.maxRefusedRecipients) {
+      throw replyFor(
+        defer(
+          'recipient:too-many-refused',
+          `more than ${config.smtp.maxRefusedRecipients} refused recipients in one transaction, closing`,
+        ),
+      );
+    }
     const checked = checkRecipient(address.address, session.envelope.rcptTo.length, config.smtp.maxRecipients);
-    if (checked.kind !== 'accept') throw replyFor(checked);
+    if (checked.kind !== 'accept') {
+      if (tx && checked.kind === 'reject') tx.refusals++;
+      throw replyFor(checked);
+    }
 
+    const controller = config.controllers[entry.controller]!;
     let opposition: Opposition | null;
     try {
-      opposition = await this.deps.oppositions.findBlocking(entry.controller, checked.address);
+      const found = await this.deps.oppositions.findBlocking(
+        entry.controller,
+        [checked.address],
+        matchingFor(controller),
+      );
+      opposition = found.get(checked.address.address) ?? null;
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       // Fail closed: an unreadable opposition list means we cannot know, so nothing is sent.
       this.deps.log.error('opposition.unavailable', { err });
       throw replyFor(defer('store:unavailable', 'opposition list unavailable, try again later'), { cause: err });
     }
-    const verdict = oppositionVerdict(opposition, config.controllers[entry.controller]!, address.address);
+    const verdict = oppositionVerdict(opposition, controller, address.address);
     if (verdict.kind === 'accept') return;
 
     const reply = replyFor(verdict);
-    const tx = this.transactions.get(session.envelope);
+    if (tx) tx.refusals++;
+    // One record per (transaction, recipient), however often the client names it.
+    if (tx?.refused.has(checked.address.address)) throw reply;
+    tx?.refused.add(checked.address.address);
     try {
       const record = await this.deps.blockedSends.record({
         controller: entry.controller,
@@ -233,23 +369,57 @@ export class Relay {
     callback: (err?: Error | null, message?: string) => void,
   ): void {
     const mailFrom = session.envelope.mailFrom;
-    const { maxMessageBytes } = this.deps.config.smtp;
-    const message = new MessageBuffer(declaredSize(mailFrom ? mailFrom.args : undefined), maxMessageBytes);
+    const { maxMessageBytes, maxDataMs } = this.deps.config.smtp;
+    // Every byte held counts against the process-wide budget, so slow or huge uploads from a few
+    // clients cannot take the memory the others need.
+    const hold = this.dataBudget.open();
+    const declared = declaredSize(mailFrom ? mailFrom.args : undefined);
+    const prealloc = MessageBuffer.allocationFor(declared, maxMessageBytes);
+    let message: MessageBuffer | null = new MessageBuffer(hold.grow(prealloc) ? declared : undefined, maxMessageBytes);
+    let received = 0;
+    const deadline = setTimeout(() => {
+      this.deps.log.warn('smtp.data-timeout', { ip: session.remoteAddress, received });
+      this.closeConnection(session, `the message took longer than ${maxDataMs / 1000} s to upload; nothing was sent`);
+    }, maxDataMs);
+    deadline.unref();
+    const state = this.state(session);
+    const upload = {
+      ended: false,
+      abandon: () => {
+        clearTimeout(deadline);
+        hold.release();
+      },
+    };
+    state.upload = upload;
+    const finish = (err: Error | null, text?: string) => {
+      upload.abandon();
+      if (state.upload === upload) state.upload = undefined;
+      this.endTransaction(session);
+      callback(err, text);
+    };
     stream.on('data', (chunk: Buffer) => {
-      if (!stream.sizeExceeded) message.push(chunk);
+      if (stream.sizeExceeded || !message) return;
+      received += chunk.length;
+      if (!hold.grow(received - hold.bytes)) {
+        message = null; // over the budget: stop holding it, read on to the end, then refuse
+        return;
+      }
+      message.push(chunk);
     });
     stream.once('end', () => {
+      upload.ended = true;
       if (stream.sizeExceeded) {
-        return callback(
+        return finish(
           replyFor(reject('message:too-large', `message exceeds the maximum size of ${maxMessageBytes} bytes`)),
         );
       }
+      if (!message) return finish(replyFor(insufficientStorage()));
       this.handleMessage(message.toBuffer(), session).then(
-        (result) => (result.kind === 'accept' ? callback(null, result.text) : callback(replyFor(result))),
+        (result) => (result.kind === 'accept' ? finish(null, result.text) : finish(replyFor(result))),
         (err: Error) => {
-          if (err instanceof SmtpReply) return callback(err);
+          if (err instanceof SmtpReply) return finish(err);
           this.deps.log.error('smtp.data-failed', { err });
-          callback(
+          finish(
             replyFor(defer('internal:error', 'internal error, nothing was sent; try again later'), { cause: err }),
           );
         },
@@ -268,7 +438,7 @@ export class Relay {
     const senders = checkHeaderSenders(entry, name, [...message.from, ...(message.sender ? [message.sender] : [])]);
     if (senders.kind !== 'accept') return senders;
 
-    const tx = this.transactions.get(session.envelope);
+    const tx = this.connections.get(session.id)?.transaction;
     if (tx && tx.blocked.length > 0) {
       this.deps.blockedSends
         .annotate(tx.blocked, { subject: message.subject, messageId: message.messageId })
@@ -288,4 +458,8 @@ export class Relay {
       message,
     });
   }
+}
+
+function insufficientStorage() {
+  return defer('storage:insufficient', 'the relay is holding too much mail right now; try again in a few minutes');
 }

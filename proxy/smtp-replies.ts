@@ -4,7 +4,9 @@ import type { Refusal, Rule } from '../shared/verdict.ts';
 export type EnhancedCode =
   | '2.0.0'
   | '4.3.0'
+  | '4.3.1'
   | '4.4.1'
+  | '4.4.2'
   | '4.5.3'
   | '4.7.0'
   | '5.1.3'
@@ -73,6 +75,12 @@ const REPLIES: Record<Rule, readonly [ReplyCode, EnhancedCode]> = {
   'user:removed': [421, '4.7.0'],
   'auth:failed': [535, '5.7.8'],
   'auth:unavailable': [454, '4.7.0'],
+  'auth:throttled': [454, '4.7.0'],
+  // 421 closes the connection (RFC 5321 §3.8): after a few failures, after a deadline, after a flood.
+  'auth:too-many-failures': [421, '4.7.0'],
+  'storage:insufficient': [452, '4.3.1'],
+  'transaction:timeout': [421, '4.4.2'],
+  'recipient:too-many-refused': [421, '4.7.0'],
 };
 
 export function replyFor(refusal: Refusal, options?: { cause?: unknown }): SmtpReply {

@@ -2,54 +2,133 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection';
+import type { ConnectionLimits } from './connection-limits.ts';
 
 /**
- * smtp-server holds every greeting back for a fixed 100 ms, to catch spam bots that talk before
- * the banner on port 25 ("early talkers"). A submission service requires AUTH over TLS before it
- * takes any mail, so an early talker gains nothing here, and the delay caps a client that opens one
- * connection per message at ~10 messages/s. This server greets after `greetingDelayMs` (0: at
- * once). It replaces SMTPServer.connect/SMTPConnection.init of smtp-server 3.21.x, which is pinned;
- * the connection-limit check is kept as it was.
+ * smtp-server 3.21.x (pinned) with what an authenticated submission service needs and it lacks.
+ * Each override replaces one method of that version and says why.
  */
+export interface SubmissionOptions {
+  /** smtp-server holds every greeting 100 ms (an early-talker check for port 25); 0 greets at once. */
+  greetingDelayMs: number;
+  /** Not logged in this long after connecting: 421 and close. */
+  authTimeoutMs: number;
+  /** Shared by both listeners. */
+  limits: ConnectionLimits;
+}
+
+type Callback = () => void;
+
 class SubmissionConnection extends SMTPConnection {
+  private authTimer: NodeJS.Timeout | undefined;
+
   constructor(
     server: SMTPServer,
     socket: net.Socket | tls.TLSSocket,
     options: SMTPConnectionOptions | null | undefined,
-    private readonly greetingDelayMs: number,
+    private readonly submission: SubmissionOptions,
   ) {
     super(server, socket, options);
   }
 
+  /**
+   * Greets after `greetingDelayMs` (an early talker gains nothing on a port that needs AUTH over
+   * TLS, and the delay caps one-message-per-connection clients at ~10 messages/s), and starts
+   * the deadline to log in.
+   */
   override init(): void {
     this._setListeners(() => {
-      const { maxClients } = this._server.options;
-      if (maxClients && this._server.connections.size > maxClients) {
-        this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
-        return;
-      }
-      if (this.greetingDelayMs === 0) {
+      this.authTimer = setTimeout(() => {
+        if (!this.session.user) this.send(421, '4.7.0 Authentication timeout: log in right after connecting');
+      }, this.submission.authTimeoutMs);
+      this.authTimer.unref();
+      this._socket.once('close', () => clearTimeout(this.authTimer));
+      if (this.submission.greetingDelayMs === 0) {
         this.connectionReady();
         return;
       }
-      setTimeout(() => this.connectionReady(), this.greetingDelayMs).unref();
+      setTimeout(() => this.connectionReady(), this.submission.greetingDelayMs).unref();
     });
+  }
+
+  /** AUTH is not offered before TLS (like Postfix's smtpd_tls_auth_only): a client never sends a password in clear. */
+  override handler_EHLO(command: Buffer, callback: Callback): void {
+    if (this.secure) {
+      super.handler_EHLO(command, callback);
+      return;
+    }
+    const send = this.send;
+    this.send = (code: number, data: string | string[], context?: unknown) =>
+      send.call(
+        this,
+        code,
+        Array.isArray(data) ? data.filter((line) => !/^AUTH\b/i.test(line)) : data,
+        context as never,
+      );
+    try {
+      super.handler_EHLO(command, callback);
+    } finally {
+      this.send = send;
+    }
+  }
+
+  /**
+   * smtp-server exempts AUTH from its count of commands before login, so a client could repeat a
+   * bare `AUTH` forever at no cost; here it counts. Before TLS the answer is 538 with its enhanced
+   * code (RFC 4954 §6: 5.7.11, encryption required).
+   */
+  override handler_AUTH(command: Buffer, callback: Callback): void {
+    const max = this._maxAllowedUnauthenticatedCommands;
+    if (!this.session.user && max !== false) {
+      this._unauthenticatedCommands++;
+      if (this._unauthenticatedCommands >= max) {
+        this.send(421, '4.7.0 Too many commands without logging in');
+        callback();
+        return;
+      }
+    }
+    if (!this.secure) {
+      this.send(538, '5.7.11 Encryption required for requested authentication mechanism: use STARTTLS first');
+      callback();
+      return;
+    }
+    super.handler_AUTH(command, callback);
   }
 }
 
 export class SubmissionServer extends SMTPServer {
   constructor(
     options: SMTPServerOptions,
-    private readonly greetingDelayMs: number,
+    private readonly submission: SubmissionOptions,
   ) {
     super(options);
+    this.countConnections();
   }
 
   override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
-    const connection = new SubmissionConnection(this, socket, socketOptions, this.greetingDelayMs);
+    const connection = new SubmissionConnection(this, socket, socketOptions, this.submission);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
     connection.init();
+  }
+
+  /**
+   * Every TCP connection is counted before smtp-server sees it (before a TLS handshake on the
+   * implicit-TLS port), and one over the limits is answered 421 (STARTTLS port) or dropped.
+   */
+  private countConnections(): void {
+    const listeners = this.server.listeners('connection') as ((socket: net.Socket) => void)[];
+    this.server.removeAllListeners('connection');
+    const secure = Boolean(this.options.secure);
+    this.server.on('connection', (socket: net.Socket) => {
+      const admitted = this.submission.limits.admit(socket, socket.remoteAddress ?? 'unknown');
+      if (!admitted.ok) {
+        if (!secure) socket.end(`421 4.7.0 ${admitted.reason}, try again later\r\n`);
+        else socket.destroy();
+        return;
+      }
+      for (const listener of listeners) listener.call(this.server, socket);
+    });
   }
 }

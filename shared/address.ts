@@ -1,8 +1,8 @@
 import { domainToASCII } from 'node:url';
 
 /**
- * Address normalisation for the opposition list and contacts. The local part is lower-cased
- * (case-insensitive in practice at every provider we target); the domain is converted to its
+ * Address normalisation for the opposition list and contacts. The local part is NFC-normalised
+ * and lower-cased (case-insensitive in practice at every provider we target); the domain is converted to its
  * IDNA ASCII form (RFC 5891), so `bob@bücher.example` and `bob@xn--bcher-kva.example` are one
  * entry. Returns null for anything that is not a single plausible mailbox.
  */
@@ -18,7 +18,8 @@ export function normaliseAddress(input: string): NormalisedAddress | null {
   const trimmed = input.trim().replace(/^<(.*)>$/, '$1');
   const at = trimmed.lastIndexOf('@');
   if (at <= 0 || at === trimmed.length - 1) return null;
-  const local = trimmed.slice(0, at).toLowerCase();
+  // NFC: "é" typed as one code point or as e + combining accent is one mailbox (RFC 6532 §3.1).
+  const local = trimmed.slice(0, at).normalize('NFC').toLowerCase();
   const domain = normaliseDomain(trimmed.slice(at + 1));
   if (!domain || !LOCAL_PART.test(local) || local.startsWith('.') || local.endsWith('.')) return null;
   if (local.includes('..')) return null;

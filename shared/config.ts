@@ -38,6 +38,8 @@ export const controllerSchema = z.object({
   defaultLanguage: language.default('fr'),
   /** Domains or addresses this company may send from. */
   allowedSenders: z.array(senderPattern).min(1),
+  /** An opposition of `carol@x` also covers `carol+anything@x` (the same mailbox at most providers). */
+  oppositionCoversSubaddresses: z.boolean().default(true),
   /** Last-resort data source for the first-contact notice (message header > contact > purpose > this). */
   defaultDataSource: z.string().min(1).optional(),
   /** Footer templates replacing the built-in ones, per language (see README, "Footer templates"). */
@@ -96,7 +98,31 @@ export const configSchema = z
         /** SES v2 accepts 40 MB raw messages. */
         maxMessageBytes: positiveInt.max(40 * 1024 * 1024).default(40 * 1024 * 1024),
         maxRecipients: positiveInt.default(100),
+        /** Refused recipients (opposed, invalid) one transaction may name before the connection is closed (421). */
+        maxRefusedRecipients: positiveInt.default(50),
+        /** Connections across both listeners (STARTTLS and implicit TLS), counted from TCP accept. */
         maxConnections: positiveInt.default(2000),
+        /** Connections one client address may hold at once, so one client cannot lock the others out. */
+        maxConnectionsPerIp: positiveInt.default(50),
+        /** A connection must have logged in within this time after connecting, or it is closed (421). */
+        authTimeoutMs: positiveInt.default(30_000),
+        /** MAIL FROM to the end of DATA: a transaction kept open longer is closed (421). */
+        maxTransactionMs: positiveInt.default(15 * 60_000),
+        /** The DATA transfer itself: a client trickling bytes longer than this is closed (421). */
+        maxDataMs: positiveInt.default(10 * 60_000),
+        /** Bytes of DATA held in memory by all transactions at once; beyond it new messages get 452 4.3.1. */
+        maxDataBytesInFlight: positiveInt.default(512 * 1024 * 1024),
+        /** Failed logins: a growing delay, then a temporary refusal (454 4.7.0) within the window. */
+        loginThrottle: z
+          .object({
+            windowMinutes: positiveInt.default(15),
+            maxFailuresPerIp: positiveInt.default(20),
+            maxFailuresPerUser: positiveInt.default(30),
+            maxFailuresPerConnection: positiveInt.default(3),
+            /** The first failure's delay; each further one in the window doubles it, up to 4 s. */
+            baseDelayMs: z.number().int().min(0).max(4000).default(250),
+          })
+          .prefault({}),
         socketTimeoutMs: positiveInt.default(60_000),
         /** smtp-server's early-talker delay before the greeting; useless on authenticated submission. */
         greetingDelayMs: z.number().int().min(0).max(10_000).default(0),

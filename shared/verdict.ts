@@ -15,7 +15,17 @@ export type PolicyRule =
 export type PurposeRule = 'purpose:missing' | 'purpose:undeclared';
 export type MessageRule = 'message:malformed' | 'message:too-large' | 'directive:invalid';
 export type DeliveryRule = 'ses:temporary' | 'ses:permanent';
-export type ServiceRule = 'store:unavailable' | 'internal:error' | 'user:removed' | 'auth:failed' | 'auth:unavailable';
+export type ServiceRule =
+  | 'store:unavailable'
+  | 'internal:error'
+  | 'user:removed'
+  | 'auth:failed'
+  | 'auth:unavailable'
+  | 'auth:throttled'
+  | 'auth:too-many-failures'
+  | 'storage:insufficient'
+  | 'transaction:timeout'
+  | 'recipient:too-many-refused';
 
 export type Rule =
   | SenderRule
@@ -34,7 +44,12 @@ export type DeferRule =
   | 'store:unavailable'
   | 'internal:error'
   | 'user:removed'
-  | 'auth:unavailable';
+  | 'auth:unavailable'
+  | 'auth:throttled'
+  | 'auth:too-many-failures'
+  | 'storage:insufficient'
+  | 'transaction:timeout'
+  | 'recipient:too-many-refused';
 export type RejectRule = Exclude<Rule, DeferRule>;
 
 /** A refusal: `reject` for good, `defer` until later. `reason` is the sentence the sender reads. */

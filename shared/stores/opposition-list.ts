@@ -1,7 +1,9 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { NormalisedAddress } from '../address.ts';
-import { incompleteBatch, isConditionFailed, storeError } from './store-error.ts';
+import { blockingEntry, type OppositionMatching, oppositionSubjects } from '../rules/opposition.ts';
+import { batchGetAll } from './dynamo.ts';
+import { isConditionFailed, storeError } from './store-error.ts';
 
 export const OPPOSITION_ORIGINS = [
   'unsubscribe-link',
@@ -25,12 +27,22 @@ export const oppositionSchema = z.object({
   effectiveAt: z.string(),
   /** Proof: the message it came from, the SES feedback id, the admin who added it, ... */
   evidence: z.record(z.string(), z.string()).default({}),
+  /** A domain entry: does it cover subdomains too? (absent: yes) */
+  includeSubdomains: z.boolean().optional(),
 });
 export type Opposition = z.infer<typeof oppositionSchema>;
 
 export interface OppositionList {
-  /** The entry that blocks this address (its own, else its domain's), or null. Throws StoreUnavailableError. */
-  findBlocking(controller: string, address: NormalisedAddress): Promise<Opposition | null>;
+  /**
+   * The entry that blocks each address (see shared/rules/opposition.ts for which entries can),
+   * keyed by normalised address; addresses not blocked are absent. One strongly consistent batch
+   * read for all of them. Throws StoreUnavailableError.
+   */
+  findBlocking(
+    controller: string,
+    addresses: NormalisedAddress[],
+    matching: OppositionMatching,
+  ): Promise<Map<string, Opposition>>;
   /** Records an opposition; an existing entry is kept (the first request is the legal record). */
   add(entry: Opposition): Promise<{ created: boolean; entry: Opposition }>;
   list(controller: string, limit?: number): Promise<Opposition[]>;
@@ -46,23 +58,30 @@ export class DynamoOppositionList implements OppositionList {
     private readonly table: string,
   ) {}
 
-  async findBlocking(controller: string, address: NormalisedAddress): Promise<Opposition | null> {
-    const keys = [address.address, domainSubject(address.domain)].map((sk) => ({ pk: controller, sk }));
-    let items: Record<string, unknown>[];
+  async findBlocking(
+    controller: string,
+    addresses: NormalisedAddress[],
+    matching: OppositionMatching,
+  ): Promise<Map<string, Opposition>> {
+    const subjects = new Set(addresses.flatMap((a) => oppositionSubjects(a, matching)));
+    let entries: Opposition[];
     try {
-      const out = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+      // Unprocessed keys mean we do not know: batchGetAll retries, then throws (fail closed).
+      const items = await batchGetAll(
+        this.db,
+        this.table,
+        [...subjects].map((sk) => ({ pk: controller, sk })),
       );
-      // Unprocessed keys mean we do not know: that is not "not opposed" (fail closed).
-      if (out.UnprocessedKeys && Object.keys(out.UnprocessedKeys).length > 0) {
-        throw incompleteBatch('opposition lookup', 'keys');
-      }
-      items = out.Responses?.[this.table] ?? [];
+      entries = items.map(fromItem);
     } catch (err) {
       throw storeError('opposition lookup', err);
     }
-    const entries = items.map(fromItem);
-    return entries.find((e) => e.subject === address.address) ?? entries[0] ?? null;
+    const blocking = new Map<string, Opposition>();
+    for (const address of addresses) {
+      const entry = blockingEntry(address, entries, matching);
+      if (entry) blocking.set(address.address, entry);
+    }
+    return blocking;
   }
 
   async add(entry: Opposition): Promise<{ created: boolean; entry: Opposition }> {

@@ -6,6 +6,8 @@ import { PASSWORD } from './config.ts';
 import { testCertificate } from './stack.ts';
 
 export interface SendOptions {
+  /** Connect from this loopback address (127.0.0.2, …). */
+  localAddress?: string;
   user?: string;
   pass?: string;
   from: string;
@@ -31,6 +33,7 @@ export async function sendWithNodemailer(target: LocalStack | { port: number }, 
     auth: { user: options.user ?? 'alice', pass: options.pass ?? PASSWORD },
     tls: { ca: cert, servername: 'localhost' },
     ...(options.socketTimeout ? { socketTimeout: options.socketTimeout } : {}),
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
   });
   try {
     return await transport.sendMail({ envelope: { from: options.from, to: options.to }, raw: options.raw });
@@ -51,6 +54,8 @@ export function smtpErrorOf(err: unknown): { responseCode?: number; response?: s
 export class RawSmtp {
   private socket: net.Socket | tls.TLSSocket;
   private buffer = '';
+  /** The server's first reply: its 220 greeting, or the 421 of a refused connection. */
+  greeting = '';
   private waiters: (() => void)[] = [];
 
   private constructor(socket: net.Socket) {
@@ -58,15 +63,20 @@ export class RawSmtp {
     this.attach();
   }
 
-  static async connect(port: number): Promise<RawSmtp> {
-    const socket = net.connect(port, '127.0.0.1');
+  /** `localAddress` (127.0.0.2, 127.0.0.3, …) makes the connection come from another loopback client. */
+  static async connect(port: number, options: { localAddress?: string } = {}): Promise<RawSmtp> {
+    const socket = net.connect({
+      port,
+      host: '127.0.0.1',
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     socket.setNoDelay(true); // no Nagle: a command must not wait for the previous one's ACK
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
     const client = new RawSmtp(socket);
-    await client.reply(); // greeting
+    client.greeting = await client.reply();
     return client;
   }
 
@@ -130,6 +140,22 @@ export class RawSmtp {
     await this.command('EHLO client.example');
     const reply = await this.command(`AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`);
     if (!reply.startsWith('235')) throw new Error(`login failed: ${reply}`);
+  }
+
+  get closed(): boolean {
+    return this.socket.destroyed || this.socket.readableEnded;
+  }
+
+  /** Resolves once the server has closed the connection (or after `timeoutMs`, false). */
+  async waitClosed(timeoutMs = 5000): Promise<boolean> {
+    if (this.closed) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   close(): void {

@@ -111,7 +111,8 @@ async function check(shape: Shape): Promise<string[]> {
   if (count(headerBlock.toLowerCase(), 'list-unsubscribe:') !== 1) problems.push('more than one List-Unsubscribe');
   if (/^(bcc|x-fairsend-)/im.test(headerBlock)) problems.push('Bcc or X-Fairsend header left');
   if (!parsed.messageId) problems.push('no Message-ID');
-  if (count(headerBlock.toLowerCase(), '\r\nmime-version: 1.0') !== 1) problems.push('MIME-Version missing or repeated');
+  if (count(headerBlock.toLowerCase(), '\r\nmime-version: 1.0') !== 1)
+    problems.push('MIME-Version missing or repeated');
 
   // Lines within RFC 5322's 998 octets.
   const long = out

@@ -9,6 +9,11 @@ const DEFER_RULES: DeferRule[] = [
   'internal:error',
   'user:removed',
   'auth:unavailable',
+  'auth:throttled',
+  'auth:too-many-failures',
+  'storage:insufficient',
+  'transaction:timeout',
+  'recipient:too-many-refused',
 ];
 
 describe('the one table from rule to SMTP reply', () => {
