@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import type {
-  SMTPServer,
   SMTPServerAddress,
   SMTPServerAuthentication,
   SMTPServerAuthenticationResponse,
