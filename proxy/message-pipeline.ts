@@ -7,6 +7,7 @@ import { renderFooter } from '../shared/footer.ts';
 import type { Logger } from '../shared/log.ts';
 import { listUnsubscribeHeaders, unsubscribeUrl } from '../shared/mime/list-unsubscribe.ts';
 import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
+import { displayNameDecision } from '../shared/rules/envelope.ts';
 import { footerFacts } from '../shared/rules/footer-facts.ts';
 import { matchingFor, oppositionVerdict } from '../shared/rules/opposition.ts';
 import { resolvePurpose } from '../shared/rules/purpose.ts';
@@ -110,6 +111,7 @@ export class MessagePipeline {
       return refusal;
     }
 
+    const displayName = displayNameDecision(message.fromMailboxes, config.policy.addressLikeDisplayName);
     const decisions = new Map<string, PolicyDecision[]>();
     for (const recipient of input.recipients) {
       const contact = contacts.get(recipient.address);
@@ -118,6 +120,7 @@ export class MessagePipeline {
         { recipient, purposeId, purpose, contact, hasDataSource: Boolean(facts.source) },
         this.consumers,
       );
+      if (displayName) found.push(displayName);
       if (found.length > 0) decisions.set(recipient.address, found);
     }
     const blocked = [...decisions].filter(([, list]) => list.some((d) => d.outcome === 'block'));

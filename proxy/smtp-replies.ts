@@ -63,6 +63,7 @@ const REPLIES: Record<Rule, readonly [ReplyCode, EnhancedCode]> = {
   'policy:consumer-mailbox': [550, '5.7.1'],
   'policy:profession-mismatch': [550, '5.7.1'],
   'policy:no-data-source': [550, '5.7.1'],
+  'policy:display-name-address': [550, '5.7.1'],
   'purpose:missing': [550, '5.7.1'],
   'purpose:undeclared': [550, '5.7.1'],
   'message:malformed': [554, '5.6.0'],

@@ -1,6 +1,6 @@
 import { Headers } from '@zone-eu/mailsplit';
-import addressparser from 'nodemailer/lib/addressparser';
-import { type NormalisedAddress, normaliseAddress } from '../shared/address.ts';
+import type { NormalisedAddress } from '../shared/address.ts';
+import { type Mailbox, parseMailboxList } from '../shared/mailbox-list.ts';
 
 /**
  * A message as the client submitted it, split into its top header block (parsed with mailsplit,
@@ -12,6 +12,8 @@ export interface SubmittedMessage {
   body: Buffer;
   headers: Headers;
   from: NormalisedAddress[];
+  /** The From mailboxes with their display names (for the impersonation check). */
+  fromMailboxes: Mailbox[];
   sender: NormalisedAddress | null;
   subject: string | undefined;
   messageId: string | undefined;
@@ -53,15 +55,21 @@ export function parseSubmitted(raw: Buffer): ParseResult {
       reason: fromLines.length === 0 ? 'the message has no From header' : 'the message has more than one From header',
     };
   }
-  const from = parseAddressList(headers.getFirst('from'));
-  if (from === null || from.length === 0) {
-    return { ok: false, reason: 'the From header does not hold a valid address' };
-  }
+  const from = parseMailboxList(headers.getFirst('from'));
+  if (!from.ok) return { ok: false, reason: `the From header is not a valid list of mailboxes (${from.reason})` };
   let sender: NormalisedAddress | null = null;
-  if (headers.hasHeader('sender')) {
-    const parsed = parseAddressList(headers.getFirst('sender'));
-    if (parsed?.length !== 1) return { ok: false, reason: 'the Sender header does not hold one valid address' };
-    sender = parsed[0]!;
+  const senderLines = headers.get('sender');
+  if (senderLines.length > 1) return { ok: false, reason: 'the message has more than one Sender header' };
+  if (senderLines.length === 1) {
+    const parsed = parseMailboxList(headers.getFirst('sender'));
+    if (!parsed.ok || parsed.mailboxes.length !== 1) {
+      return { ok: false, reason: 'the Sender header does not hold exactly one valid mailbox' };
+    }
+    sender = parsed.mailboxes[0]!.address;
+  }
+  // RFC 5322 §3.6.2: several authors need a Sender naming the one who sent it.
+  if (from.mailboxes.length > 1 && !sender) {
+    return { ok: false, reason: 'a From header with several mailboxes needs a Sender header' };
   }
   return {
     ok: true,
@@ -70,20 +78,11 @@ export function parseSubmitted(raw: Buffer): ParseResult {
       headerBytes,
       body: raw.subarray(bodyStart),
       headers,
-      from,
+      from: from.mailboxes.map((m) => m.address),
+      fromMailboxes: from.mailboxes,
       sender,
       subject: headers.hasHeader('subject') ? headers.getFirst('subject') : undefined,
       messageId: headers.hasHeader('message-id') ? headers.getFirst('message-id') : undefined,
     },
   };
-}
-
-function parseAddressList(value: string): NormalisedAddress[] | null {
-  const out: NormalisedAddress[] = [];
-  for (const entry of addressparser(value, { flatten: true })) {
-    const parsed = normaliseAddress(entry.address ?? '');
-    if (!parsed) return null;
-    out.push(parsed);
-  }
-  return out;
 }

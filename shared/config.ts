@@ -182,6 +182,8 @@ export const configSchema = z
         consumerDomains: z.array(z.string().min(3)).optional(),
         /** Added to the shipped (or given) list. */
         extraConsumerDomains: z.array(z.string().min(3)).default([]),
+        /** A From display name that is an address at another domain ("ceo@bank.example" <alice@acme.example>): flag it for review, refuse it, or let it be. */
+        addressLikeDisplayName: z.enum(['warn', 'block', 'off']).default('warn'),
         /** A first-contact claim by a message never sent expires after this long. */
         firstContactClaimHours: positiveInt.default(24),
       })

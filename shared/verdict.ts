@@ -11,7 +11,8 @@ export type PolicyRule =
   | 'policy:no-consent'
   | 'policy:consumer-mailbox'
   | 'policy:profession-mismatch'
-  | 'policy:no-data-source';
+  | 'policy:no-data-source'
+  | 'policy:display-name-address';
 export type PurposeRule = 'purpose:missing' | 'purpose:undeclared';
 export type MessageRule = 'message:malformed' | 'message:too-large' | 'directive:invalid';
 export type DeliveryRule = 'ses:temporary' | 'ses:permanent';

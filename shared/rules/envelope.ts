@@ -1,5 +1,7 @@
 import { matchesSenderPattern, type NormalisedAddress, normaliseAddress } from '../address.ts';
 import type { SmtpUser } from '../config.ts';
+import { addressLikeName, type Mailbox } from '../mailbox-list.ts';
+import type { PolicyDecision } from './recipient-policy.ts';
 import { ACCEPT, defer, type RecipientRule, type Refusal, reject, type SenderRule, type Verdict } from '../verdict.ts';
 
 /**
@@ -45,4 +47,27 @@ export function checkRecipient(
   const address = normaliseAddress(raw);
   if (!address) return reject('recipient:invalid', `<${raw}>: not a valid recipient address`);
   return { kind: 'accept', address };
+}
+
+/**
+ * A From display name that is itself an address at another domain is how impersonation reads
+ * in a mail client that shows names only: flagged for review (or refused, per
+ * `policy.addressLikeDisplayName`), for every recipient of the message.
+ */
+export function displayNameDecision(
+  mailboxes: Mailbox[],
+  mode: 'warn' | 'block' | 'off',
+): PolicyDecision | null {
+  if (mode === 'off') return null;
+  for (const mailbox of mailboxes) {
+    const shown = addressLikeName(mailbox);
+    if (shown) {
+      return {
+        outcome: mode === 'block' ? 'block' : 'flag',
+        rule: 'policy:display-name-address',
+        reason: `the From display name shows the address ${shown}, at another domain than the sender <${mailbox.address.address}>`,
+      };
+    }
+  }
+  return null;
 }
