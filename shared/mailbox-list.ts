@@ -99,7 +99,8 @@ export function parseMailboxList(value: string): MailboxListResult {
     } else {
       const close = part.findIndex((t) => t.kind === 'special' && t.text === '>');
       // Nothing may follow the closing '>' but the comma that ends this mailbox.
-      if (close !== part.length - 1) return { ok: false, reason: 'something follows an address in <…> without a comma' };
+      if (close !== part.length - 1)
+        return { ok: false, reason: 'something follows an address in <…> without a comma' };
       const phrase = part.slice(0, open);
       if (phrase.some((t) => t.kind !== 'atom' && t.kind !== 'quoted')) {
         return { ok: false, reason: 'the display name is not a phrase (quote it)' };

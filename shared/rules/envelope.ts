@@ -1,8 +1,8 @@
 import { matchesSenderPattern, type NormalisedAddress, normaliseAddress } from '../address.ts';
 import type { SmtpUser } from '../config.ts';
 import { addressLikeName, type Mailbox } from '../mailbox-list.ts';
-import type { PolicyDecision } from './recipient-policy.ts';
 import { ACCEPT, defer, type RecipientRule, type Refusal, reject, type SenderRule, type Verdict } from '../verdict.ts';
+import type { PolicyDecision } from './recipient-policy.ts';
 
 /**
  * Who may send as whom, and which recipients a transaction may name: the rules of the envelope
@@ -54,10 +54,7 @@ export function checkRecipient(
  * in a mail client that shows names only: flagged for review (or refused, per
  * `policy.addressLikeDisplayName`), for every recipient of the message.
  */
-export function displayNameDecision(
-  mailboxes: Mailbox[],
-  mode: 'warn' | 'block' | 'off',
-): PolicyDecision | null {
+export function displayNameDecision(mailboxes: Mailbox[], mode: 'warn' | 'block' | 'off'): PolicyDecision | null {
   if (mode === 'off') return null;
   for (const mailbox of mailboxes) {
     const shown = addressLikeName(mailbox);
