@@ -4,6 +4,7 @@ import { normaliseAddress, normaliseDomain } from '../shared/address.ts';
 import type { FairsendConfig } from '../shared/config.ts';
 import { ConfigError, StoreUnavailableError } from '../shared/errors.ts';
 import { hashPassword } from '../shared/password.ts';
+import { printableLines } from '../shared/printable.ts';
 import type { BlockedSend } from '../shared/stores/blocked-sends.ts';
 import { contactSchema } from '../shared/stores/contacts.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
@@ -12,6 +13,10 @@ import { domainSubject, type Opposition } from '../shared/stores/opposition-list
 import type { SentCopy } from '../shared/stores/send-log.ts';
 import { importContacts } from './contacts-import.ts';
 import { loadLocalConfig } from './local/local-config.ts';
+
+/** Every line the CLI prints goes through printableLines: data from mail cannot drive the admin's terminal. */
+const out = (text: string) => process.stdout.write(printableLines(text));
+const err = (text: string) => process.stderr.write(printableLines(text));
 
 const USAGE = `usage: npm run fairsend -- <command> [options]
 
@@ -57,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command, ...rest] = positionals;
   if (!command || values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    out(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
 
@@ -66,10 +71,10 @@ async function main(argv: string[]): Promise<number> {
     const password = (await rl.question(process.stdin.isTTY ? 'password: ' : '')).trim();
     rl.close();
     if (password.length < 12) {
-      process.stderr.write('refusing a password shorter than 12 characters\n');
+      err('refusing a password shorter than 12 characters\n');
       return 2;
     }
-    process.stdout.write(`${await hashPassword(password)}\n`);
+    out(`${await hashPassword(password)}\n`);
     return 0;
   }
 
@@ -78,9 +83,9 @@ async function main(argv: string[]): Promise<number> {
   const db = createDynamoClient(config.dynamodb);
   const stores = createStores(db, config.dynamodb.tables);
   const print = (rows: unknown[], line: (row: never) => string) => {
-    if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else if (rows.length === 0) process.stdout.write('(none)\n');
-    else for (const row of rows) process.stdout.write(`${line(row as never)}\n`);
+    if (values.json) out(`${JSON.stringify(rows, null, 2)}\n`);
+    else if (rows.length === 0) out('(none)\n');
+    else for (const row of rows) out(`${line(row as never)}\n`);
   };
 
   try {
@@ -123,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
             })()
           : (normaliseAddress(target)?.address ?? null);
         if (!subject) {
-          process.stderr.write(`"${target}" is neither an address nor @domain\n`);
+          err(`"${target}" is neither an address nor @domain\n`);
           return 2;
         }
         const now = new Date().toISOString();
@@ -135,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
           effectiveAt: now,
           evidence: { by: process.env.USER ?? 'cli', ...(values.note ? { note: values.note } : {}) },
         });
-        process.stdout.write(
+        out(
           result.created
             ? `${subject} is now on ${controller}'s opposition list\n`
             : `${subject} was already on the list (origin ${result.entry.origin}, since ${result.entry.effectiveAt})\n`,
@@ -145,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
       case 'sent': {
         const address = normaliseAddress(rest[0] ?? '');
         if (!address) {
-          process.stderr.write('give an address\n');
+          err('give an address\n');
           return 2;
         }
         const rows = await stores.sendLog.history(controller, address.address);
@@ -159,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
       case 'contact': {
         const address = normaliseAddress(rest[0] ?? '');
         if (!address) {
-          process.stderr.write('give an address\n');
+          err('give an address\n');
           return 2;
         }
         const store = stores.contacts;
@@ -177,20 +182,18 @@ async function main(argv: string[]): Promise<number> {
             consent: values.consent ? { at: new Date().toISOString(), how: values.consent } : undefined,
           });
           if (!parsed.success) {
-            process.stderr.write(
-              `invalid contact: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`,
-            );
+            err(`invalid contact: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);
             return 2;
           }
           await store.save(parsed.data);
         }
         const contact = (await store.getMany(controller, [address.address])).get(address.address);
-        process.stdout.write(`${JSON.stringify(contact ?? null, null, 2)}\n`);
+        out(`${JSON.stringify(contact ?? null, null, 2)}\n`);
         return 0;
       }
       case 'contacts': {
         if (rest[0] !== 'import' || !rest[1]) {
-          process.stderr.write('usage: npm run fairsend -- contacts import <file.csv> [--controller ID] [--dry-run]\n');
+          err('usage: npm run fairsend -- contacts import <file.csv> [--controller ID] [--dry-run]\n');
           return 2;
         }
         const store = stores.contacts;
@@ -198,7 +201,7 @@ async function main(argv: string[]): Promise<number> {
         return summary.refused > 0 ? 1 : 0;
       }
       default:
-        process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+        err(`unknown command "${command}"\n\n${USAGE}\n`);
         return 2;
     }
   } finally {
@@ -219,11 +222,11 @@ function pickController(config: FairsendConfig, wanted: string | undefined): str
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-    else if (err instanceof StoreUnavailableError)
-      process.stderr.write(`${err.message}\nIs DynamoDB reachable? For the local stack, run "npm start" first.\n`);
-    else process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  (failure: unknown) => {
+    if (failure instanceof ConfigError) err(`${failure.message}\n`);
+    else if (failure instanceof StoreUnavailableError)
+      err(`${failure.message}\nIs DynamoDB reachable? For the local stack, run "npm start" first.\n`);
+    else err(`${(failure as Error).stack ?? String(failure)}\n`);
     process.exit(1);
   },
 );

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { CONTACT_COLUMNS, contactFromRow, unknownColumns } from '../shared/contact-row.ts';
+import { printable } from '../shared/printable.ts';
 import type { ContactStore } from '../shared/stores/contacts.ts';
 
 /**
@@ -73,7 +74,7 @@ export async function importContacts(
   }
   await Promise.all(pending);
   progress(true);
-  for (const refusal of refusals.slice(0, 50)) out.write(`${refusal}\n`);
+  for (const refusal of refusals.slice(0, 50)) out.write(`${printable(refusal)}\n`);
   if (refusals.length > 50) out.write(`  … and ${refusals.length - 50} more\n`);
   return summary;
 }
