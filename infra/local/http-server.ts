@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { type GuardOptions, guardLocalRequest } from './loopback-guard.ts';
 
 /**
  * The local stack's HTTP server: where the Lambda handlers are mounted (through the same
@@ -12,7 +13,8 @@ export class LocalHttpServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
 
-  constructor() {
+  /** @param guard who may ask what (see loopback-guard.ts) */
+  constructor(private readonly guard: GuardOptions) {
     this.server = createServer((req, res) => this.dispatch(req, res));
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -42,6 +44,7 @@ export class LocalHttpServer {
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    if (!guardLocalRequest(req, res, this.guard)) return;
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const matching = this.routes.filter((r) => r.pattern.test(path));
     const route = matching.find((r) => r.method === req.method || (r.method === 'GET' && req.method === 'HEAD'));

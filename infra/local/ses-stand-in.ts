@@ -8,6 +8,7 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { z } from 'zod';
 import { LOCAL_AWS_CREDENTIALS } from '../../shared/aws/local-endpoint.ts';
 import { readBody } from './http-server.ts';
+import { guardLocalRequest } from './loopback-guard.ts';
 import { outboxPage } from './outbox-page.ts';
 import { SigV4Verifier, type VerifyFailure } from './sigv4-verifier.ts';
 
@@ -138,6 +139,8 @@ export class SesStandIn extends EventEmitter {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // AWS's SDK sends JSON (restJson1) and no Origin; the outbox and /api are for this machine only.
+    if (!guardLocalRequest(req, res, { contentTypes: { '/': ['application/json'] } })) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'POST' && url.pathname === '/v2/email/outbound-emails') return this.sendEmail(req, res);
     if (req.method === 'GET' && url.pathname === '/api/messages') {

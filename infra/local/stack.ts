@@ -100,7 +100,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const smtp = await relay.listen();
     cleanups.push(() => relay.close());
 
-    const httpServer = new LocalHttpServer();
+    const httpServer = new LocalHttpServer({
+      extraHosts: [new URL(config.http.publicBaseUrl).hostname],
+      // The unsubscribe link is POSTed by mailbox providers (RFC 8058): its token is the authorisation.
+      openToAnyone: /^\/u\//,
+      contentTypes: { '/local/inbound-mail': ['message/rfc822'] },
+    });
     const unsubscribeService = new UnsubscribeService(config, stores.oppositions);
     const unsubscribe = createUnsubscribeHandler(unsubscribeService, log);
     httpServer.route(

@@ -146,14 +146,22 @@ describe('mailto unsubscribe', () => {
   it('unsubscribes from a mail to the unsubscribe address with the token in the subject', async () => {
     const token = await tokenFor('mailer@client.example');
     const raw = `From: mailer@client.example\r\nTo: unsubscribe@acme.example\r\nSubject: unsubscribe ${token}\r\n\r\n\r\n`;
-    const res = await fetch(`${base}/local/inbound-mail`, { method: 'POST', body: raw });
+    const res = await fetch(`${base}/local/inbound-mail`, {
+      method: 'POST',
+      headers: { 'content-type': 'message/rfc822' },
+      body: raw,
+    });
     expect(await res.json()).toEqual({ unsubscribed: 1, ignored: 0 });
     expect((await oppositionOf('mailer@client.example'))?.origin).toBe('mailto');
   });
 
   it('ignores a mail without a valid token', async () => {
     const raw = 'From: x@client.example\r\nTo: unsubscribe@acme.example\r\nSubject: unsubscribe me please\r\n\r\n\r\n';
-    const res = await fetch(`${base}/local/inbound-mail`, { method: 'POST', body: raw });
+    const res = await fetch(`${base}/local/inbound-mail`, {
+      method: 'POST',
+      headers: { 'content-type': 'message/rfc822' },
+      body: raw,
+    });
     expect(await res.json()).toEqual({ unsubscribed: 0, ignored: 1 });
   });
 });
