@@ -4,6 +4,7 @@
  * rewrite the title) and the bidi overrides that reorder what is shown are written as escapes
  * (`\x1b`, `\u202e`), so what an admin reads is what was received, and nothing else happens.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this is for
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export function printable(text: string): string {
