@@ -1,15 +1,153 @@
+import { type DefaultTreeAdapterMap, parse } from 'parse5';
 import { HTML_FOOTER_MARKER } from '../footer.ts';
 
 /**
- * Puts the footer inside the HTML body: before `</body>` (or `</html>`, or at the end when the
- * part is a fragment), in a centred block as wide as the message's own layout (the first table
- * or container with a fixed width), so it reads as part of the message rather than dangling
- * after it.
+ * Where the footer goes in an HTML part, so that the recipient sees it: as the last thing in the
+ * body, outside anything that could hide it. A `</body>` in the source is not proof of where the
+ * body ends — one inside a hidden `<div>`, a comment, a `<script>`, `<style>` or `<template>`
+ * would carry the footer out of sight — so each candidate place is checked with a real HTML5
+ * parser (parse5, the one jsdom uses; what browsers and most webmail sanitisers do with the same
+ * bytes): a probe element put there must come out as a child of `<body>` itself. When no place in
+ * the source qualifies (an unclosed hidden `<div>`, an unterminated comment), the footer goes at
+ * the end, after the closers that end whatever is still open. Computed once per message; the
+ * footer of each copy is then spliced in at that offset.
  */
+export interface FooterPlacement {
+  /** Offset in the decoded HTML where the footer block goes. */
+  at: number;
+  /** Closers written before the footer (`-->`, `</script>`, `</div>`): what was left open. */
+  closers: string;
+  /** The layout's width, for a footer as wide as the message. */
+  width: number | undefined;
+}
+
+export type PlacementResult = { ok: true; placement: FooterPlacement } | { ok: false; reason: string };
+
+type Node = DefaultTreeAdapterMap['node'];
+
+const PROBE = 'fairsend-footer-probe';
+const PROBE_HTML = `<${PROBE}></${PROBE}>`;
+
+/** The probe's ancestors (outermost first), or null if it did not come out as an element. */
+function probePath(html: string): string[] | null {
+  const search = (node: Node, path: string[]): string[] | null => {
+    if (node.nodeName === PROBE) return path;
+    const children = [
+      ...('childNodes' in node ? node.childNodes : []),
+      ...('content' in node && node.content ? [node.content as Node] : []),
+    ];
+    for (const child of children) {
+      const found = search(child, [...path, node.nodeName]);
+      if (found) return found;
+    }
+    return null;
+  };
+  return search(parse(html) as unknown as Node, []);
+}
+
+const AT_BODY_LEVEL = ['#document', 'html', 'body'];
+const atBodyLevel = (path: string[] | null) =>
+  path !== null && path.length === AT_BODY_LEVEL.length && path.every((name, i) => name === AT_BODY_LEVEL[i]);
+
+/** Raw-text elements whose content swallows any markup until their end tag. */
+const RAW_TEXT = ['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript'];
+
+/** What is still open at the end of `html`, as the closers that end it (innermost first). */
+function closersAtEnd(html: string): string | null {
+  let closers = '';
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const path = probePath(`${html}${closers}${PROBE_HTML}`);
+    if (atBodyLevel(path)) return closers;
+    if (path === null) {
+      // Swallowed: by an unterminated comment, or by a raw-text element left open.
+      const tail = `${html}${closers}`.toLowerCase();
+      const comment = tail.lastIndexOf('<!--');
+      if (comment !== -1 && tail.indexOf('-->', comment + 4) === -1) {
+        closers += '-->';
+        continue;
+      }
+      const open = RAW_TEXT.map((tag) => ({ tag, at: tail.lastIndexOf(`<${tag}`) }))
+        .filter((o) => o.at !== -1 && tail.indexOf(`</${o.tag}`, o.at) === -1)
+        .sort((a, b) => b.at - a.at)[0];
+      if (!open) return null;
+      closers += `</${open.tag}>`;
+      continue;
+    }
+    const inner = path.slice(AT_BODY_LEVEL.length).at(-1);
+    if (!inner || inner.startsWith('#')) {
+      if (inner === '#document-fragment') {
+        closers += '</template>';
+        continue;
+      }
+      return null;
+    }
+    closers += `</${inner}>`;
+  }
+  return null;
+}
+
+export function footerPlacement(html: string): PlacementResult {
+  const width = layoutWidth(html);
+  const lower = html.toLowerCase();
+  // Before the body's own end tag when it is one (the common case, and the place old clients expect).
+  for (const tag of ['</body', '</html']) {
+    const at = lower.lastIndexOf(tag);
+    if (at !== -1 && atBodyLevel(probePath(`${html.slice(0, at)}${PROBE_HTML}${html.slice(at)}`))) {
+      return { ok: true, placement: { at, closers: '', width } };
+    }
+  }
+  const closers = closersAtEnd(html);
+  if (closers === null) {
+    return {
+      ok: false,
+      reason:
+        'its HTML part ends in a way after which nothing can be shown (e.g. <plaintext>), so the footer could not be made visible',
+    };
+  }
+  return { ok: true, placement: { at: html.length, closers, width } };
+}
+
+/**
+ * Every element of the footer (the built-in one or an operator's template) gets inline
+ * `!important` declarations that keep it shown: in the cascade an important declaration in a
+ * style attribute wins over any important rule of the message's style sheets, so a sender's
+ * `p { display: none !important }` cannot hide the mentions.
+ */
+function harden(footerHtml: string): string {
+  return footerHtml.replace(/<([a-z][a-z0-9]*)\b([^>]*)>/gi, (_tag, name: string, attributes: string) => {
+    const keep = `display:revert !important;visibility:visible !important;opacity:1 !important;font-size:inherit !important;color:${name.toLowerCase() === 'a' ? '#1a0dab' : 'inherit'} !important;`;
+    const style = /\bstyle\s*=\s*"([^"]*)"/i.exec(attributes);
+    const rest = style ? attributes.replace(style[0], '') : attributes;
+    const merged = style ? `${style[1]!.replace(/;?\s*$/, ';')}${keep}` : keep;
+    return `<${name} style="${merged}"${rest.replace(/\s*\/$/, '')}>`;
+  });
+}
+
+/** The footer block: its own inline styles win over any style sheet of the message (`!important` in a style attribute). */
+function footerBlock(footerHtml: string, width: number | undefined): string {
+  const shown =
+    'display:table !important;visibility:visible !important;opacity:1 !important;position:static !important;transform:none !important;clip-path:none !important;height:auto !important;max-height:none !important;overflow:visible !important;';
+  const max = width ? `max-width:${width}px !important;` : '';
+  return [
+    HTML_FOOTER_MARKER,
+    `<table role="presentation" align="center" width="100%" cellpadding="0" cellspacing="0" border="0" style="${shown}${max}margin:0 auto;border-collapse:collapse">`,
+    '<tr style="display:table-row !important;visibility:visible !important"><td style="display:table-cell !important;visibility:visible !important;padding:16px 8px 8px 8px;border-top:1px solid #dddddd;font-family:Arial,Helvetica,sans-serif;font-size:12px !important;line-height:1.5 !important;color:#555555 !important;background:#ffffff !important">',
+    harden(footerHtml),
+    '</td></tr></table>',
+  ].join('\r\n');
+}
+
+export function placeFooter(html: string, placement: FooterPlacement, footerHtml: string): string {
+  const before = html.slice(0, placement.at);
+  const gap = placement.at === html.length && !html.endsWith('\n') ? '\r\n' : '';
+  return `${before}${placement.closers}${gap}${footerBlock(footerHtml, placement.width)}\r\n${html.slice(placement.at)}`;
+}
+
+/** The footer inside the HTML body, visible (see footerPlacement); throws if no place is safe. */
 export function insertHtmlFooter(html: string, footerHtml: string): string {
-  const block = `${HTML_FOOTER_MARKER}\r\n${wrapFooter(footerHtml, layoutWidth(html))}\r\n`;
-  const at = lastIndexOfTag(html, '</body') ?? lastIndexOfTag(html, '</html') ?? html.length;
-  return `${html.slice(0, at)}${at === html.length && !html.endsWith('\n') ? '\r\n' : ''}${block}${html.slice(at)}`;
+  const found = footerPlacement(html);
+  if (!found.ok) throw new Error(found.reason);
+  return placeFooter(html, found.placement, footerHtml);
 }
 
 /** After re-encoding to UTF-8, a `<meta charset>` naming another charset would contradict the part. */
@@ -17,11 +155,6 @@ export function declareUtf8(html: string): string {
   return html
     .replace(/(<meta\s[^>]*charset\s*=\s*["']?)[\w-]+/gi, '$1utf-8')
     .replace(/(<meta\s[^>]*content\s*=\s*["'][^"']*charset=)[\w-]+/gi, '$1utf-8');
-}
-
-function lastIndexOfTag(html: string, tag: string): number | undefined {
-  const index = html.toLowerCase().lastIndexOf(tag);
-  return index === -1 ? undefined : index;
 }
 
 function layoutWidth(html: string): number | undefined {
@@ -34,14 +167,4 @@ function layoutWidth(html: string): number | undefined {
   const style = /(?:max-width|[^-]width)\s*:\s*(\d{3,4})px/i.exec(tag);
   const width = Number(attr?.[1] ?? style?.[1]);
   return width >= 200 && width <= 2000 ? width : undefined;
-}
-
-function wrapFooter(footerHtml: string, width: number | undefined): string {
-  const max = width ? `max-width:${width}px;` : '';
-  return [
-    `<table role="presentation" align="center" width="100%" cellpadding="0" cellspacing="0" border="0" style="${max}margin:0 auto;border-collapse:collapse">`,
-    '<tr><td style="padding:16px 8px 8px 8px;border-top:1px solid #dddddd;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:1.5;color:#555555">',
-    footerHtml,
-    '</td></tr></table>',
-  ].join('\r\n');
 }

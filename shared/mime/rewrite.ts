@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Headers, type MimeNode, Splitter } from '@zone-eu/mailsplit';
 import { isDirectiveHeader } from '../directives.ts';
 import type { RenderedFooter } from '../footer.ts';
-import { declareUtf8, insertHtmlFooter } from './html-footer.ts';
+import { declareUtf8, type FooterPlacement, footerPlacement, placeFooter } from './html-footer.ts';
 import { isListUnsubscribeHeader } from './list-unsubscribe.ts';
 import { decodeCharset, decodeTransfer, encodeText, knownCharset } from './text-codec.ts';
 
@@ -24,6 +24,8 @@ import { decodeCharset, decodeTransfer, encodeText, knownCharset } from './text-
 
 interface TextSlot {
   kind: 'plain' | 'html';
+  /** Where the footer goes in an HTML slot (decided once, for every copy). */
+  placement?: FooterPlacement;
   /** The part's header block (empty for the root part, whose headers are the message's). */
   headers: Buffer;
   text: string;
@@ -170,12 +172,19 @@ export async function buildTemplate(
     // an earlier message (or one a sender wrote to look like ours) stays as text and never stands
     // in for the mentions this recipient is owed.
     let text = decodeCharset(decodeTransfer(Buffer.concat(draft.chunks), node.encoding), node.charset);
-    if (isHtml) text = declareUtf8(text);
+    let placement: FooterPlacement | undefined;
+    if (isHtml) {
+      text = declareUtf8(text);
+      const found = footerPlacement(text);
+      if (!found.ok) return { ok: false, reason: found.reason };
+      placement = found.placement;
+    }
     const encoding = node.encoding === 'base64' ? 'base64' : 'quoted-printable';
     node.setCharset('utf-8');
     (node.headers as Headers).update('Content-Transfer-Encoding', encoding);
     out.push({
       kind: isHtml ? 'html' : 'plain',
+      ...(placement ? { placement } : {}),
       headers: draft.root ? Buffer.alloc(0) : node.getHeaders(),
       text,
       encoding,
@@ -224,7 +233,7 @@ export function renderCopyParts(template: MessageTemplate, footer: RenderedFoote
     }
     const text =
       segment.kind === 'html'
-        ? insertHtmlFooter(segment.text, footer.html)
+        ? placeFooter(segment.text, segment.placement!, footer.html)
         : segment.text === ''
           ? `${footer.text}\r\n`
           : `${segment.text}${segment.text.endsWith('\n') ? '' : '\r\n'}\r\n${footer.text}\r\n`;
@@ -234,13 +243,21 @@ export function renderCopyParts(template: MessageTemplate, footer: RenderedFoote
 }
 
 /** A text/plain + text/html footer part for a wrapped message. */
+const EMPTY_HTML = '<!doctype html><html><body></body></html>';
+const EMPTY_HTML_PLACEMENT = (() => {
+  const found = footerPlacement(EMPTY_HTML);
+  if (!found.ok) throw new Error(found.reason);
+  return found.placement;
+})();
+
 function footerAlternative(boundary: string): (Buffer | TextSlot)[] {
   const slot = (kind: 'plain' | 'html'): TextSlot => ({
     kind,
+    ...(kind === 'html' ? { placement: EMPTY_HTML_PLACEMENT } : {}),
     headers: Buffer.from(
       `--${boundary}\r\nContent-Type: text/${kind}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`,
     ),
-    text: kind === 'html' ? '<!doctype html><html><body></body></html>' : '',
+    text: kind === 'html' ? EMPTY_HTML : '',
     encoding: 'quoted-printable',
   });
   return [
