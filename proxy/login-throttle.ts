@@ -10,6 +10,7 @@ export interface LoginThrottleOptions {
   maxFailuresPerIp: number;
   maxFailuresPerUser: number;
   baseDelayMs: number;
+  maxDelayMs: number;
 }
 
 export type LoginCheck = { allowed: true } | { allowed: false; retryInSeconds: number; reason: string };
@@ -46,7 +47,7 @@ export class LoginThrottle {
       worst = Math.max(worst, list.length);
     }
     this.prune();
-    return Math.min(4000, this.options.baseDelayMs * 2 ** (worst - 1));
+    return Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (worst - 1));
   }
 
   private get windowMs(): number {

@@ -400,7 +400,10 @@ export class Relay {
       if (stream.sizeExceeded || !message) return;
       received += chunk.length;
       if (!hold.grow(received - hold.bytes)) {
-        message = null; // over the budget: stop holding it, read on to the end, then refuse
+        // Over the budget: let go of it at once (so the other uploads can finish), read on to the
+        // end, then refuse.
+        message = null;
+        hold.release();
         return;
       }
       message.push(chunk);

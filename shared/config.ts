@@ -121,6 +121,7 @@ export const configSchema = z
             maxFailuresPerConnection: positiveInt.default(3),
             /** The first failure's delay; each further one in the window doubles it, up to 4 s. */
             baseDelayMs: z.number().int().min(0).max(4000).default(250),
+            maxDelayMs: z.number().int().min(0).max(30_000).default(4000),
           })
           .prefault({}),
         socketTimeoutMs: positiveInt.default(60_000),

@@ -181,6 +181,8 @@ async function main(): Promise<void> {
   const sesPort = (await ses.listen()).port;
   const base = await testConfig((raw) => {
     raw.smtp.maxConnections = 5000;
+    // The load comes from one address (127.0.0.1): the per-client cap would be the bottleneck.
+    raw.smtp.maxConnectionsPerIp = 5000;
     raw.smtp.maxRecipients = 200;
     raw.smtp.maxMessageBytes = 40 * 1024 * 1024;
     raw.ses.maxSendRate = 1_000_000;
@@ -360,6 +362,41 @@ async function main(): Promise<void> {
     ['no SIZE declared', await bigCase(false)],
   ] as const;
 
+  // 50 sessions uploading 38 MB each at once (1.9 GB) against the default DATA budget: the relay
+  // holds at most its budget, refuses the rest with 452 4.3.1, and its peak stays bounded.
+  const budget = 512 * 1024 * 1024;
+  const flood = `${big.slice(0, big.indexOf('\r\n\r\n') + 4)}${`${'f'.repeat(76)}\r\n`.repeat(Math.floor((38 * 1024 * 1024) / 78))}`;
+  const budgetCase = async (declareSize: boolean) => {
+    const budgetRelay = await startRelayChild(
+      { ...config, smtp: { ...config.smtp, maxDataBytesInFlight: budget } },
+      tls,
+    );
+    children.push({ kill: () => budgetRelay.kill('SIGKILL') });
+    await budgetRelay.gc();
+    const idle = await budgetRelay.stats();
+    const run = await runLoad({
+      target: { name: 'budget', port: budgetRelay.ports.starttls, secure: true },
+      connections: 50,
+      pooled: true,
+      recipients: 1,
+      seconds: 300,
+      maxMessages: 50,
+      body: (n) => `X-Bench-Case: budget-${declareSize}-${n}-${Date.now()}\r\n${flood}`,
+      declareSize,
+    });
+    const after = await budgetRelay.stats();
+    await budgetRelay.kill('SIGKILL');
+    const added = after.peakRss - idle.rss;
+    log(
+      `  50 sessions × ${mb(flood.length)} MB (${declareSize ? 'SIZE declared' : 'no SIZE'}), budget ${mb(budget)} MB: ${run.messages} sent, ${run.errors} refused (${run.firstError?.slice(0, 40) ?? '-'}), peak RSS +${mb(added)} MB = ${fmt(added / budget, 2)}× the budget`,
+    );
+    return { idle, after, added, sent: run.messages, refused: run.errors, firstError: run.firstError };
+  };
+  const budgetCases = [
+    ['SIZE declared (refused at MAIL FROM)', await budgetCase(true)],
+    ['no SIZE declared (refused at the end of DATA)', await budgetCase(false)],
+  ] as const;
+
   const idleRelay = await startRelayChild(config, tls);
   children.push({ kill: () => idleRelay.kill('SIGKILL') });
   await idleRelay.gc();
@@ -467,6 +504,11 @@ async function main(): Promise<void> {
   for (const [label, c] of bigCases) {
     out(
       `| ${mb(bigSize)} MB message with attachments to 10 recipients, ${label} | ${mb(c.idle.rss)} MB | ${mb(c.after.peakRss)} MB peak | ${mb(c.added)} MB = ${fmt(c.added / bigSize, 2)}× the message | < 3× the message + idle: ${c.added < 3 * bigSize ? 'met' : 'not met'} |`,
+    );
+  }
+  for (const [label, c] of budgetCases) {
+    out(
+      `| 50 sessions × ${mb(flood.length)} MB at once, ${label}: ${c.sent} sent, ${c.refused} refused with ${c.firstError?.slice(0, 9) ?? '-'} | ${mb(c.idle.rss)} MB | ${mb(c.after.peakRss)} MB peak | ${mb(c.added)} MB = ${fmt(c.added / budget, 2)}× the ${mb(budget)} MB DATA budget | under the budget + 25 %: ${c.added < 1.25 * budget ? 'met' : 'not met'} |`,
     );
   }
   out(

@@ -103,6 +103,7 @@ describe.skipIf(!browserAvailable)('the footer is visible where the recipient re
           cellColor: cellStyle.color,
           fontSize: Number.parseFloat(cellStyle.fontSize),
           clickable: hit === a || a.contains(hit),
+          // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as a reader sees it, is the point
           text: cell.innerText,
         };
       });

@@ -22,6 +22,8 @@ beforeAll(async () => {
   services = await startServices(
     await testConfig((raw) => {
       raw.smtp.maxConnections = 1000;
+      // 200 clients from one address (127.0.0.1): the per-client cap is not what this test is about.
+      raw.smtp.maxConnectionsPerIp = 1000;
       raw.ses.maxSendRate = 100_000;
     }),
     { keepMessages: false },
