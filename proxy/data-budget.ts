@@ -19,7 +19,7 @@ export class DataBudget {
   }
 
   /** One transaction's hold: grows as bytes arrive, released once. */
-  open(): { readonly bytes: number; grow(bytes: number): boolean; release(): void } {
+  open(): { readonly bytes: number; grow(bytes: number): boolean; shrink(bytes: number): void; release(): void } {
     let held = 0;
     let released = false;
     return {
@@ -32,6 +32,12 @@ export class DataBudget {
         this.used += bytes;
         held += bytes;
         return true;
+      },
+      shrink: (bytes: number) => {
+        if (released) return;
+        const less = Math.min(held, Math.max(0, bytes));
+        held -= less;
+        this.used -= less;
       },
       release: () => {
         if (released) return;

@@ -36,6 +36,12 @@ export class MessageBuffer {
     this.length += chunk.length;
   }
 
+  /** Bytes `toBuffer` must allocate to join the chunks (0 when the message is already one Buffer). */
+  get joinBytes(): number {
+    if (this.buffer || this.chunks.length <= 1) return 0;
+    return this.length;
+  }
+
   toBuffer(): Buffer {
     if (this.buffer) return this.buffer.subarray(0, this.length);
     return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);

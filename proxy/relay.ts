@@ -415,8 +415,13 @@ export class Relay {
           replyFor(reject('message:too-large', `message exceeds the maximum size of ${maxMessageBytes} bytes`)),
         );
       }
-      if (!message) return finish(replyFor(insufficientStorage()));
-      this.handleMessage(message.toBuffer(), session).then(
+      // Joining the chunks of a message whose size was not declared needs its size once more, for
+      // a moment: that too must fit in the budget.
+      if (!message || !hold.grow(message.joinBytes)) return finish(replyFor(insufficientStorage()));
+      const raw = message.toBuffer();
+      hold.shrink(message.joinBytes);
+      message = null;
+      this.handleMessage(raw, session).then(
         (result) => (result.kind === 'accept' ? finish(null, result.text) : finish(replyFor(result))),
         (err: Error) => {
           if (err instanceof SmtpReply) return finish(err);
