@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Headers, type MimeNode, Splitter } from '@zone-eu/mailsplit';
+import libmime from 'libmime';
 import { isDirectiveHeader } from '../directives.ts';
 import type { RenderedFooter } from '../footer.ts';
 import { declareUtf8, type FooterPlacement, footerPlacement, placeFooter } from './html-footer.ts';
@@ -66,25 +67,20 @@ interface Draft {
   chunks: Buffer[];
 }
 
-export async function buildTemplate(
-  raw: Buffer,
-  options: { hostname: string },
-  /** `share`: untouched bytes as slices of `raw`; `copy`: as mailsplit emits them (for input it does not reproduce exactly). */
-  mode: 'share' | 'copy' = 'share',
-): Promise<TemplateResult> {
+export async function buildTemplate(submitted: Buffer, options: { hostname: string }): Promise<TemplateResult> {
+  // A leaf is a leaf whatever its parameters say: a stray boundary= on a text/html root (Outlook
+  // writes them) must not make mailsplit split it.
+  const raw = withoutStrayRootBoundary(submitted);
   // Untouched bytes are kept as ranges of `raw` (mailsplit's output is the input, byte for byte),
   // so the template shares the submitted message's memory instead of holding a copy of it.
-  const segments: (Range | Buffer | Draft)[] = [];
+  const segments: (Range | Draft)[] = [];
   const drafts: Draft[] = [];
   let root: MimeNode | undefined;
   let current: Draft | null = null;
   let offset = 0;
   let tooDeep = false;
+  let splitLeaf = false;
   const keep = (bytes: Buffer) => {
-    if (mode === 'copy') {
-      segments.push(bytes);
-      return;
-    }
     const last = segments.at(-1);
     if (last && !Buffer.isBuffer(last) && !('node' in last) && last.end === offset) last.end += bytes.length;
     else segments.push({ start: offset, end: offset + bytes.length });
@@ -96,6 +92,9 @@ export async function buildTemplate(
         const headerBytes = node.getHeaders();
         const length = headerBytes.length;
         if (depth(node) > MAX_DEPTH) tooDeep = true;
+        // A part inside a part that is neither multipart nor a message: mailsplit split a leaf.
+        const parent = node.parentNode;
+        if (parent && !parent.multipart && !parent.rfc822) splitLeaf = true;
         root ??= node;
         const isRoot = node === root;
         if (eligible(node)) {
@@ -129,14 +128,22 @@ export async function buildTemplate(
   }
   if (tooDeep) return { ok: false, reason: `MIME parts are nested deeper than ${MAX_DEPTH} levels` };
   if (!root) return { ok: false, reason: 'the message has no header block' };
-  // mailsplit reproduces well-formed input exactly; for some broken input it does not, and then
-  // what it emits (not ranges of the input) is the message.
-  if (offset !== raw.length && mode === 'share') return buildTemplate(raw, options, 'copy');
+  const rootNode: MimeNode = root;
+  if (effectiveType(rootNode) === 'message/partial') {
+    return {
+      ok: false,
+      reason:
+        'it is a message/partial fragment: a fragment cannot carry the mentions, and wrapping it would break its reassembly; send the whole message',
+    };
+  }
+  // mailsplit reproduces well-formed input exactly; for some broken input it does not. The copy is
+  // never a reconstruction: the submitted bytes go out whole, with the footer in a part after them.
+  if (offset !== raw.length || splitLeaf) return wrapWhole(raw, options);
 
   // Only the last inline text/plain and the last inline text/html part get the footer.
   const chosen = new Set<Draft>();
   for (const kind of ['text/plain', 'text/html']) {
-    const last = drafts.filter((d) => d.node.contentType === kind).at(-1);
+    const last = drafts.filter((d) => effectiveType(d.node) === kind).at(-1);
     if (last) chosen.add(last);
   }
 
@@ -145,33 +152,25 @@ export async function buildTemplate(
     if (range.end > range.start) out.push(raw.subarray(range.start, range.end));
   };
   for (const segment of segments) {
-    if (Buffer.isBuffer(segment)) {
-      out.push(segment);
-      continue;
-    }
     if (!('node' in segment)) {
       slice(segment);
       continue;
     }
     const draft = segment;
-    const restore = () => {
-      if (mode === 'share') {
-        slice({ start: draft.root ? draft.body.start : draft.header.start, end: draft.body.end });
-        return;
-      }
-      if (!draft.root) out.push(draft.headerBytes);
-      out.push(...draft.chunks);
-    };
     if (!chosen.has(draft)) {
-      restore();
+      slice({ start: draft.root ? draft.body.start : draft.header.start, end: draft.body.end });
       continue;
     }
     const node = draft.node;
-    const isHtml = node.contentType === 'text/html';
+    const isHtml = effectiveType(node) === 'text/html';
     // Every copy gets this recipient's footer, whatever the part already says: a quoted footer of
     // an earlier message (or one a sender wrote to look like ours) stays as text and never stands
     // in for the mentions this recipient is owed.
-    let text = decodeCharset(decodeTransfer(Buffer.concat(draft.chunks), node.encoding), node.charset);
+    const decoded = decodeCharset(decodeTransfer(Buffer.concat(draft.chunks), node.encoding), node.charset);
+    // Not clean in its declared charset: transcoding would make the damage permanent. The
+    // message goes out as submitted, the footer in a part of its own after it.
+    if (decoded === null) return wrapWhole(raw, options);
+    let text = decoded;
     let placement: FooterPlacement | undefined;
     if (isHtml) {
       text = declareUtf8(text);
@@ -180,8 +179,13 @@ export async function buildTemplate(
       placement = found.placement;
     }
     const encoding = node.encoding === 'base64' ? 'base64' : 'quoted-printable';
+    // `Content-Type: text` names no subtype: RFC 2045 §5.2 reads it as text/plain, and so does the copy.
+    if (node.contentType === 'text') node.setContentType('text/plain');
     node.setCharset('utf-8');
-    (node.headers as Headers).update('Content-Transfer-Encoding', encoding);
+    const partHeaders = node.headers as Headers;
+    partHeaders.update('Content-Transfer-Encoding', encoding);
+    // The body changes size: a Content-Length it carried would now be wrong.
+    partHeaders.remove('Content-Length');
     out.push({
       kind: isHtml ? 'html' : 'plain',
       ...(placement ? { placement } : {}),
@@ -190,11 +194,23 @@ export async function buildTemplate(
       encoding,
     });
   }
-  const rootNode: MimeNode = root;
-
   const rootHeaders = rootNode.headers as Headers;
+  const messageId = finishRootHeaders(rootHeaders, options);
+  const slots = out.filter((s) => !Buffer.isBuffer(s)).length;
+  if (slots === 0) {
+    return { ok: true, template: { ...wrap(rootHeaders, out), messageId, wrapped: true } };
+  }
+  return { ok: true, template: { rootHeaders: rootNode.getHeaders(), segments: out, messageId, wrapped: false } };
+}
+
+/**
+ * The root headers every copy has: Bcc, instructions and the client's unsubscribe headers gone,
+ * MIME declared, a Message-ID; a Content-Length removed (the body always changes). Returns the
+ * Message-ID.
+ */
+function finishRootHeaders(rootHeaders: Headers, options: { hostname: string }): string {
   for (const line of rootHeaders.getList().slice()) {
-    if (stripped(line.key)) rootHeaders.remove(line.key);
+    if (stripped(line.key) || /^content-length$/i.test(line.key)) rootHeaders.remove(line.key);
   }
   // The copy always declares MIME (RFC 2045 §4): its text parts are now UTF-8 with a transfer
   // encoding, which a message that had no MIME headers did not say.
@@ -204,18 +220,39 @@ export async function buildTemplate(
     messageId = `<${randomBytes(12).toString('hex')}@${options.hostname}>`;
     rootHeaders.add('Message-ID', messageId);
   }
+  return messageId;
+}
 
-  const slots = out.filter((s) => !Buffer.isBuffer(s)).length;
-  let wrapped = false;
-  let segmentsOut = out;
-  if (slots === 0) {
-    wrapped = true;
-    segmentsOut = wrap(rootHeaders, out);
+/** The submitted message whole, byte for byte, as the first part; the footer in a part after it. */
+function wrapWhole(raw: Buffer, options: { hostname: string }): TemplateResult {
+  const end = raw.indexOf('\r\n\r\n');
+  const headerEnd = end === -1 ? raw.length : end + 4;
+  const rootHeaders = new Headers(raw.subarray(0, headerEnd));
+  const messageId = finishRootHeaders(rootHeaders, options);
+  const body = raw.subarray(headerEnd);
+  return { ok: true, template: { ...wrap(rootHeaders, body.length > 0 ? [body] : []), messageId, wrapped: true } };
+}
+
+/** A root Content-Type that is not multipart but names a boundary, without that parameter (the body is not copied). */
+function withoutStrayRootBoundary(raw: Buffer): Buffer {
+  const end = raw.indexOf('\r\n\r\n');
+  const headerEnd = end === -1 ? raw.length : end + 4;
+  const headers = new Headers(raw.subarray(0, headerEnd));
+  if (headers.get('content-type').length !== 1) return raw;
+  const parsed = libmime.parseHeaderValue(headers.getFirst('content-type'));
+  if (!parsed.params.boundary || /^multipart\//i.test(parsed.value)) return raw;
+  delete parsed.params.boundary;
+  headers.update('Content-Type', libmime.buildHeaderValue(parsed));
+  return Buffer.concat([headers.build(), raw.subarray(headerEnd)]);
+}
+
+/** The type a part really has: a digest's untyped parts are messages (RFC 2046 §5.1.5); `text` is text/plain. */
+function effectiveType(node: MimeNode): string {
+  const parent = node.parentNode;
+  if (parent && parent.multipart === 'digest' && (node.headers as Headers).get('content-type').length === 0) {
+    return 'message/rfc822';
   }
-  return {
-    ok: true,
-    template: { rootHeaders: rootNode.getHeaders(), segments: segmentsOut, messageId, wrapped },
-  };
+  return node.contentType === 'text' ? 'text/plain' : node.contentType || 'text/plain';
 }
 
 /** One recipient's copy: their List-Unsubscribe headers, then the message with their footer. */
@@ -269,7 +306,13 @@ function footerAlternative(boundary: string): (Buffer | TextSlot)[] {
   ];
 }
 
-function wrap(rootHeaders: Headers, body: Segment[]): Segment[] {
+/**
+ * A multipart/mixed whose first part is the original body, unaltered (so an S/MIME or PGP
+ * signature over it still verifies), and whose last part is the footer, inline: Gmail, Outlook,
+ * Apple Mail and Thunderbird show inline parts of a mixed message in order, so the footer reads
+ * after the content.
+ */
+function wrap(rootHeaders: Headers, body: Segment[]): { rootHeaders: Buffer; segments: Segment[] } {
   const outer = `fairsend-${randomBytes(12).toString('hex')}`;
   const inner = `fairsend-alt-${randomBytes(12).toString('hex')}`;
   const contentLines = rootHeaders.getList().filter((line) => CONTENT_HEADERS.test(line.key));
@@ -280,19 +323,23 @@ function wrap(rootHeaders: Headers, body: Segment[]): Segment[] {
   rootHeaders.add('MIME-Version', '1.0');
   rootHeaders.add('Content-Type', `multipart/mixed; boundary="${outer}"`);
   const innerBlock = innerHeaders.length > 2 ? innerHeaders : Buffer.from('Content-Type: text/plain\r\n\r\n');
-  return [
-    Buffer.from(`This is a multi-part message in MIME format.\r\n--${outer}\r\n`),
-    ...footerAlternative(inner),
-    Buffer.from(`\r\n--${outer}\r\n`),
-    innerBlock,
-    ...body,
-    Buffer.from(`\r\n--${outer}--\r\n`),
-  ];
+  return {
+    rootHeaders: rootHeaders.build(),
+    segments: [
+      Buffer.from(`This is a multi-part message in MIME format.\r\n--${outer}\r\n`),
+      innerBlock,
+      ...body,
+      Buffer.from(`\r\n--${outer}\r\nContent-Disposition: inline\r\n`),
+      ...footerAlternative(inner),
+      Buffer.from(`\r\n--${outer}--\r\n`),
+    ],
+  };
 }
 
 function eligible(node: MimeNode): boolean {
   if (node.multipart) return false;
-  if (node.contentType !== 'text/plain' && node.contentType !== 'text/html') return false;
+  const type = effectiveType(node);
+  if (type !== 'text/plain' && type !== 'text/html') return false;
   if (node.disposition === 'attachment' || node.filename) return false;
   if (!knownCharset(node.charset)) return false;
   for (let p = node.parentNode; p; p = p.parentNode) {

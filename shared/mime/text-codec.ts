@@ -14,20 +14,57 @@ export function decodeTransfer(body: Buffer, encoding: string | false): Buffer {
   }
 }
 
-/** Whether the part's charset can be decoded (else the part is left alone). */
+/** The WHATWG decoder for a charset label (Node has full ICU: ISO-2022-JP, GB18030, Big5, …), or null. */
+function textDecoder(charset: string): TextDecoder | null {
+  try {
+    return new TextDecoder(charset, { fatal: true });
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the part's charset can be decoded, by the platform's decoders or iconv-lite. */
 export function knownCharset(charset: string | false): boolean {
-  return !charset || iconv.encodingExists(charset);
+  return !charset || textDecoder(charset) !== null || iconv.encodingExists(charset);
+}
+
+function validUtf8(bytes: Buffer): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
 }
 
 /**
- * Bytes to text. A part without a charset is US-ASCII by RFC 2045, but 8-bit bytes in one are
- * common: UTF-8 if they are valid UTF-8, else Windows-1252 (what such mail nearly always is).
+ * Bytes to text, or null when they do not decode cleanly in the declared charset: then the part
+ * must not be transcoded (that would make its mojibake permanent). A part without a charset is
+ * US-ASCII by RFC 2045, but 8-bit bytes in one are common: UTF-8 if they are valid UTF-8, else
+ * Windows-1252 (what such mail nearly always is). Bytes that are valid UTF-8 with multi-byte
+ * sequences but labelled as another charset are taken as mislabelled: null.
  */
-export function decodeCharset(bytes: Buffer, charset: string | false): string {
-  if (charset && !/^(us-)?ascii$/i.test(charset)) return iconv.decode(bytes, charset);
-  const text = bytes.toString('utf8');
-  if (!text.includes('\uFFFD')) return text;
-  return iconv.decode(bytes, 'windows-1252');
+export function decodeCharset(bytes: Buffer, charset: string | false): string | null {
+  if (!charset || /^(us-)?ascii$/i.test(charset)) {
+    const text = validUtf8(bytes);
+    return text ?? iconv.decode(bytes, 'windows-1252');
+  }
+  if (/^utf-?8$/i.test(charset)) return validUtf8(bytes);
+  const asUtf8 = validUtf8(bytes);
+  // Multi-byte UTF-8 sequences present (more bytes than characters): mislabelled UTF-8.
+  if (asUtf8 !== null && Buffer.byteLength(asUtf8) !== asUtf8.length) return null;
+  // iconv-lite first: Node's TextDecoder reads windows-1252 as latin1 (0x80 is not €). The
+  // platform's decoders (full ICU) for what iconv-lite lacks, like ISO-2022-JP.
+  if (iconv.encodingExists(charset)) {
+    const text = iconv.decode(bytes, charset);
+    return text.includes('\uFFFD') ? null : text;
+  }
+  const decoder = textDecoder(charset);
+  if (!decoder) return null;
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return null;
+  }
 }
 
 /** UTF-8, in the part's transfer encoding: base64 stays base64, anything else becomes QP. Lines ≤ 76. */
