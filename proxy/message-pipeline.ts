@@ -20,6 +20,7 @@ import { issueToken } from '../shared/unsubscribe-token.ts';
 import { defer, type Refusal, type Rule, reject } from '../shared/verdict.ts';
 import { type CopyOutcome, type Delivery, type DeliveryPlan, deliveryVerdict } from './delivery.ts';
 import { mapBounded } from './map-bounded.ts';
+import { recordRefusal } from './refusal-log.ts';
 import { replyFor } from './smtp-replies.ts';
 import type { SubmittedMessage } from './submitted-message.ts';
 
@@ -67,11 +68,28 @@ export class MessagePipeline {
     const { entry, message } = input;
     const controller = config.controllers[entry.controller]!;
 
+    const refuse = async (refusal: Refusal, purpose?: string) => {
+      await recordRefusal(
+        this.stores.blockedSends,
+        this.log,
+        {
+          controller: entry.controller,
+          user: input.user,
+          mailFrom: input.mailFrom,
+          recipients: input.recipients.map((r) => r.address),
+          subject: message.subject,
+          messageId: message.messageId,
+          ...(purpose ? { purpose } : {}),
+        },
+        refusal,
+      );
+      return refusal;
+    };
     const read = readDirectives(message.headers);
-    if (!read.ok) return reject('directive:invalid', `message refused: ${read.reason}`);
+    if (!read.ok) return refuse(reject('directive:invalid', `message refused: ${read.reason}`));
     const directives = read.directives;
     const resolved = resolvePurpose(config, input.user, entry, directives);
-    if (resolved.kind !== 'accept') return resolved;
+    if (resolved.kind !== 'accept') return refuse(resolved);
     const { purposeId, purpose } = resolved;
 
     const addresses = input.recipients.map((r) => r.address);
@@ -136,7 +154,7 @@ export class MessagePipeline {
     }
 
     const built = await buildTemplate(message.raw, { hostname: config.smtp.hostname });
-    if (!built.ok) return reject('message:malformed', `message refused: ${built.reason}`);
+    if (!built.ok) return refuse(reject('message:malformed', `message refused: ${built.reason}`), purposeId);
     const template = built.template;
 
     const staleMs = config.policy.firstContactClaimHours * 3600_000;
@@ -178,7 +196,9 @@ export class MessagePipeline {
     const flagged = [...decisions].filter(([address]) =>
       outcomes.some((o) => o.recipient === address && o.status === 'sent'),
     );
-    if (flagged.length > 0) await this.review(input, purposeId, policyReviews(flagged), undefined);
+    if (flagged.length > 0) {
+      await this.review(input, purposeId, policyReviews(flagged), undefined, template.messageId);
+    }
 
     const { verdict, summary } = deliveryVerdict(outcomes);
     this.log.info('smtp.message', {
@@ -265,6 +285,8 @@ export class MessagePipeline {
     purposeId: string,
     entries: { recipient: string; outcome: 'blocked' | 'flagged'; rule: Rule; reason: string }[],
     reply: string | undefined,
+    /** The Message-ID the copies went out with (Fairsend's own when the client sent none). */
+    messageId = input.message.messageId,
   ): Promise<void> {
     const { message } = input;
     await Promise.all(
@@ -281,7 +303,7 @@ export class MessagePipeline {
             reply: entry.outcome === 'blocked' ? reply : undefined,
             purpose: purposeId,
             subject: message.subject,
-            messageId: message.messageId,
+            messageId,
           })
           .catch((err: unknown) => this.log.error('blocked-send.unrecorded', { recipient: entry.recipient, err })),
       ),

@@ -19,7 +19,7 @@ import type { BlockedSend, BlockedSendLog } from '../shared/stores/blocked-sends
 import type { ContactStore } from '../shared/stores/contacts.ts';
 import type { Opposition, OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
-import { defer, reject } from '../shared/verdict.ts';
+import { defer, type Refusal, reject } from '../shared/verdict.ts';
 import { ConnectionLimits } from './connection-limits.ts';
 import { DataBudget } from './data-budget.ts';
 import { Delivery } from './delivery.ts';
@@ -28,6 +28,7 @@ import { declaredSize, MessageBuffer } from './message-buffer.ts';
 import { checkMessageLines } from './message-lines.ts';
 import { MessagePipeline, type PipelineResult } from './message-pipeline.ts';
 import type { CopySender } from './ses-sender.ts';
+import { recordRefusal } from './refusal-log.ts';
 import { replyFor, SmtpReply } from './smtp-replies.ts';
 import { SubmissionServer } from './submission-server.ts';
 import { parseSubmitted } from './submitted-message.ts';
@@ -246,6 +247,8 @@ export class Relay {
       const { name, entry } = this.user(session);
       const verdict = checkEnvelopeSender(entry, name, address.address);
       if (verdict.kind !== 'accept') {
+        const context = { controller: entry.controller, user: name, mailFrom: address.address, recipients: [] };
+        void recordRefusal(this.deps.blockedSends, this.deps.log, context, verdict);
         callback(replyFor(verdict));
         return;
       }
@@ -436,14 +439,24 @@ export class Relay {
 
   private async handleMessage(raw: Buffer, session: SMTPServerSession): Promise<PipelineResult> {
     const { name, entry } = this.user(session);
+    const context = {
+      controller: entry.controller,
+      user: name,
+      mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      recipients: session.envelope.rcptTo.map((r) => normaliseAddress(r.address)?.address ?? r.address),
+    };
+    const refuse = async (refusal: Refusal, details: { subject?: string; messageId?: string } = {}) => {
+      await recordRefusal(this.deps.blockedSends, this.deps.log, { ...context, ...details }, refusal);
+      return refusal;
+    };
     const lines = checkMessageLines(raw);
-    if (!lines.ok) return reject('message:malformed', `message refused: ${lines.reason}`);
+    if (!lines.ok) return refuse(reject('message:malformed', `message refused: ${lines.reason}`));
     const parsed = parseSubmitted(lines.message);
-    if (!parsed.ok) return reject('message:malformed', `message refused: ${parsed.reason}`);
+    if (!parsed.ok) return refuse(reject('message:malformed', `message refused: ${parsed.reason}`));
     const message = parsed.message;
 
     const senders = checkHeaderSenders(entry, name, [...message.from, ...(message.sender ? [message.sender] : [])]);
-    if (senders.kind !== 'accept') return senders;
+    if (senders.kind !== 'accept') return refuse(senders, { subject: message.subject, messageId: message.messageId });
 
     const tx = this.connections.get(session.id)?.transaction;
     if (tx && tx.blocked.length > 0) {

@@ -1,4 +1,5 @@
 import { Headers } from '@zone-eu/mailsplit';
+import libmime from 'libmime';
 import type { NormalisedAddress } from '../shared/address.ts';
 import { type Mailbox, parseMailboxList } from '../shared/mailbox-list.ts';
 
@@ -81,8 +82,17 @@ export function parseSubmitted(raw: Buffer): ParseResult {
       from: from.mailboxes.map((m) => m.address),
       fromMailboxes: from.mailboxes,
       sender,
-      subject: headers.hasHeader('subject') ? headers.getFirst('subject') : undefined,
+      // RFC 2047 decoded: what the admin reads in the log, the CLI and the console.
+      subject: headers.hasHeader('subject') ? decodeSubject(headers.getFirst('subject')) : undefined,
       messageId: headers.hasHeader('message-id') ? headers.getFirst('message-id') : undefined,
     },
   };
+}
+
+function decodeSubject(value: string): string {
+  try {
+    return libmime.decodeWords(value).replace(/\s+/g, ' ').trim();
+  } catch {
+    return value;
+  }
 }

@@ -45,9 +45,34 @@ export function blockingEntry(
   return null;
 }
 
+/** Why an entry blocks, in the words the sender reads: the true reason, by where the entry came from. */
+function why(opposition: Opposition, controller: Controller): string {
+  const on = opposition.requestedAt.slice(0, 10);
+  const company = controller.legalName;
+  switch (opposition.origin) {
+    case 'hard-bounce':
+      return `address is undeliverable (it bounced for good on ${on}); nothing from ${company} is sent to it`;
+    case 'soft-bounces':
+      return `address is undeliverable (it kept bouncing, up to ${on}); nothing from ${company} is sent to it`;
+    case 'complaint':
+      return `recipient reported a message from ${company} as spam on ${on}; nothing more is sent to them`;
+    case 'unsubscribe-link':
+      return `recipient has objected to messages from ${company} (unsubscribed with the link in a message on ${on})`;
+    case 'one-click':
+      return `recipient has objected to messages from ${company} (unsubscribed with their mailbox's unsubscribe button on ${on})`;
+    case 'mailto':
+      return `recipient has objected to messages from ${company} (unsubscribed by writing to the unsubscribe address on ${on})`;
+    case 'import':
+      return `recipient has objected to messages from ${company} (on an opt-out list imported on ${on})`;
+    default:
+      return `recipient has objected to messages from ${company}`;
+  }
+}
+
 /**
  * A recipient on the company's opposition list is never sent to: their own entry, their base
  * address's, or their domain's. The list is read by the caller, who fails closed when it cannot.
+ * The reason says which, and why: objected (and how), undeliverable, complained.
  */
 export function oppositionVerdict(
   opposition: Opposition | null,
@@ -55,8 +80,11 @@ export function oppositionVerdict(
   rawRecipient: string,
 ): Verdict<OppositionRule> {
   if (!opposition) return ACCEPT;
-  return reject(
-    opposition.subject.startsWith('@') ? 'opposition:domain' : 'opposition:address',
-    `<${rawRecipient}>: recipient has objected to messages from ${controller.legalName}`,
-  );
+  if (opposition.subject.startsWith('@')) {
+    return reject(
+      'opposition:domain',
+      `<${rawRecipient}>: the domain ${opposition.subject.slice(1)} has objected to messages from ${controller.legalName}`,
+    );
+  }
+  return reject('opposition:address', `<${rawRecipient}>: ${why(opposition, controller)}`);
 }

@@ -104,7 +104,9 @@ describe('opposition list at RCPT', () => {
       to: ['anyone@competitor.example'],
       raw: plainMessage(),
     }).catch((e: unknown) => e);
-    expect(smtpErrorOf(error).response).toMatch(/^550 5\.7\.1 <anyone@competitor\.example>: recipient has objected/);
+    expect(smtpErrorOf(error).response).toMatch(
+      /^550 5\.7\.1 <anyone@competitor\.example>: the domain competitor\.example has objected to messages from/,
+    );
     const blocked = await stack.stores.blockedSends.list('acme');
     expect(blocked.find((b) => b.recipient === 'anyone@competitor.example')?.rule).toBe('opposition:domain');
     expect(stack.ses!.requests).toBe(0);

@@ -62,7 +62,21 @@ describe('opposition verdict', () => {
     });
     expect(oppositionVerdict(entry('@client.example'), acme, 'x@client.example')).toMatchObject({
       rule: 'opposition:domain',
+      reason: '<x@client.example>: the domain client.example has objected to messages from ACME Prospection SARL',
     });
+  });
+
+  it('says the true reason: how the person objected, a hard bounce, a complaint', () => {
+    const from = (origin: Opposition['origin']) =>
+      (oppositionVerdict({ ...entry('bob@client.example'), origin }, acme, 'bob@client.example') as { reason: string })
+        .reason;
+    expect(from('one-click')).toBe(
+      "<bob@client.example>: recipient has objected to messages from ACME Prospection SARL (unsubscribed with their mailbox's unsubscribe button on 2026-01-01)",
+    );
+    expect(from('hard-bounce')).toMatch(/address is undeliverable \(it bounced for good on 2026-01-01\)/);
+    expect(from('soft-bounces')).toMatch(/address is undeliverable \(it kept bouncing/);
+    expect(from('complaint')).toMatch(/recipient reported a message from ACME Prospection SARL as spam on 2026-01-01/);
+    expect(from('import')).toMatch(/on an opt-out list imported on 2026-01-01/);
   });
 });
 
