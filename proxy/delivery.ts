@@ -88,6 +88,16 @@ export class Delivery {
     }
   }
 
+  /** A notice of Fairsend's own to the sender (not prospecting: no footer); resolves to SES's id. */
+  sendNotice(notice: { from: string; to: string; raw: Buffer; controller: string; user: string }): Promise<string> {
+    return this.sender.send({
+      recipient: notice.to,
+      from: notice.from,
+      parts: [notice.raw],
+      tags: { controller: notice.controller, purpose: 'refusal-notice', user: notice.user },
+    });
+  }
+
   /** SES took the copy: it must be remembered, or a retry would send it twice. */
   private async record(plan: DeliveryPlan, recipient: string, sesMessageId: string, copyId: string): Promise<void> {
     const copy = {

@@ -6,6 +6,7 @@ import { StoreUnavailableError } from '../shared/errors.ts';
 import { renderFooter } from '../shared/footer.ts';
 import type { Logger } from '../shared/log.ts';
 import { listUnsubscribeHeaders, unsubscribeUrl } from '../shared/mime/list-unsubscribe.ts';
+import { buildRefusalNotice, type NotSent } from '../shared/mime/refusal-notice.ts';
 import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
 import { displayNameDecision } from '../shared/rules/envelope.ts';
 import { footerFacts } from '../shared/rules/footer-facts.ts';
@@ -29,6 +30,8 @@ export interface PipelineInput {
   entry: SmtpUser;
   mailFrom: string;
   recipients: NormalisedAddress[];
+  /** drop-and-notify: recipients refused at RCPT but accepted, with the reply they would have had. */
+  dropped?: NotSent[];
   message: SubmittedMessage;
 }
 
@@ -108,6 +111,9 @@ export class MessagePipeline {
     if (reads.kind === 'defer') return reads;
     const [contacts, alreadySent, opposed] = reads.value;
 
+    const dropMode = entry.refusalMode === 'drop-and-notify';
+    const notSent: NotSent[] = [...(input.dropped ?? [])];
+    let recipients = input.recipients;
     if (opposed.size > 0) {
       const reviews = [...opposed].map(([recipient, opposition]) => ({
         recipient,
@@ -126,12 +132,19 @@ export class MessagePipeline {
         })),
         replyFor(refusal).toString(),
       );
-      return refusal;
+      if (!dropMode) return refusal;
+      for (const { recipient, verdict } of reviews) {
+        notSent.push({
+          recipient,
+          reply: replyFor({ ...verdict, reason: `${verdict.reason} (since RCPT)` }).toString(),
+        });
+      }
+      recipients = recipients.filter((r) => !opposed.has(r.address));
     }
 
     const displayName = displayNameDecision(message.fromMailboxes, config.policy.addressLikeDisplayName);
     const decisions = new Map<string, PolicyDecision[]>();
-    for (const recipient of input.recipients) {
+    for (const recipient of recipients) {
       const contact = contacts.get(recipient.address);
       const facts = footerFacts(controller, purpose, contact, directives);
       const found = evaluateRecipient(
@@ -142,7 +155,7 @@ export class MessagePipeline {
       if (found.length > 0) decisions.set(recipient.address, found);
     }
     const blocked = [...decisions].filter(([, list]) => list.some((d) => d.outcome === 'block'));
-    if (blocked.length > 0) {
+    if (blocked.length > 0 && !dropMode) {
       const [address, list] = blocked[0]!;
       const first = list.find((d) => d.outcome === 'block')!;
       const refusal = reject(
@@ -152,6 +165,19 @@ export class MessagePipeline {
       await this.review(input, purposeId, policyReviews(blocked), replyFor(refusal).toString());
       return refusal;
     }
+    if (blocked.length > 0) {
+      // drop-and-notify: the blocked recipients are left out, the others are sent to.
+      for (const [address, list] of blocked) {
+        const first = list.find((d) => d.outcome === 'block')!;
+        const reply = replyFor(reject(first.rule, `<${address}>: ${first.reason}`)).toString();
+        notSent.push({ recipient: address, reply });
+        await this.review(input, purposeId, policyReviews([[address, list]]), reply);
+        decisions.delete(address);
+      }
+      const left = new Set(blocked.map(([address]) => address));
+      recipients = recipients.filter((r) => !left.has(r.address));
+    }
+    const sendTo = recipients.map((r) => r.address);
 
     const built = await buildTemplate(message.raw, { hostname: config.smtp.hostname });
     if (!built.ok) return refuse(reject('message:malformed', `message refused: ${built.reason}`), purposeId);
@@ -159,14 +185,14 @@ export class MessagePipeline {
 
     const staleMs = config.policy.firstContactClaimHours * 3600_000;
     const claims = await this.failClosed('first-contact claim', () =>
-      mapBounded(addresses, 10, async (address) =>
+      mapBounded(sendTo, 10, async (address) =>
         contacts.get(address)?.firstContactAt
           ? false
           : this.stores.contacts.claimFirstContact(entry.controller, address, key, staleMs),
       ),
     );
     if (claims.kind === 'defer') return claims;
-    const firstContact = new Map(addresses.map((address, i) => [address, claims.value[i]!]));
+    const firstContact = new Map(sendTo.map((address, i) => [address, claims.value[i]!]));
 
     const plan: DeliveryPlan = {
       controller: entry.controller,
@@ -176,7 +202,7 @@ export class MessagePipeline {
       messageId: template.messageId,
       idempotencyKey: key,
       size: message.raw.length,
-      copies: addresses.map((recipient) => ({
+      copies: sendTo.map((recipient) => ({
         recipient,
         alreadySent: alreadySent.get(recipient),
         render: () =>
@@ -200,18 +226,76 @@ export class MessagePipeline {
       await this.review(input, purposeId, policyReviews(flagged), undefined, template.messageId);
     }
 
-    const { verdict, summary } = deliveryVerdict(outcomes);
+    // drop-and-notify: copies SES refused for good go into the notice too; the others stay sent.
+    const kept = dropMode ? outcomes.filter((o) => o.status !== 'permanent') : outcomes;
+    if (dropMode) {
+      for (const o of outcomes) {
+        if (o.status === 'permanent')
+          notSent.push({ recipient: o.recipient, reply: `554 5.7.1 <${o.recipient}>: ${o.reason}` });
+      }
+    }
+    const { verdict, summary } = deliveryVerdict(kept);
     this.log.info('smtp.message', {
       user: input.user,
       controller: entry.controller,
       purpose: purposeId,
-      recipients: addresses.length,
+      recipients: addresses.length + (input.dropped?.length ?? 0),
       result: summary,
+      notSent: notSent.length,
       reply: verdict.kind === 'accept' ? '250' : replyFor(verdict).toString(),
     });
     if (verdict.kind !== 'accept') return verdict;
-    const ids = outcomes.map((o) => ('sesMessageId' in o ? o.sesMessageId : '')).join(' ');
-    return { kind: 'accept', text: `2.0.0 Ok: ${summary} (${ids.length > 200 ? `${ids.slice(0, 200)}...` : ids})` };
+    let noticeText = '';
+    if (notSent.length > 0) {
+      const sent = await this.notify(input, notSent, kept.length, template.messageId);
+      if (sent.kind === 'defer') return sent;
+      noticeText = `; ${notSent.length} not sent, notice sent to <${input.mailFrom}>`;
+    }
+    const ids = kept.map((o) => ('sesMessageId' in o ? o.sesMessageId : '')).join(' ');
+    return {
+      kind: 'accept',
+      text: `2.0.0 Ok: ${summary}${noticeText} (${ids.length > 200 ? `${ids.slice(0, 200)}...` : ids})`,
+    };
+  }
+
+  /**
+   * The notice to the sender of what was not sent (drop-and-notify). It is Fairsend's part of the
+   * 250: if it cannot be handed to SES, the client is told to retry (the copies already sent are
+   * not sent again).
+   */
+  private async notify(
+    input: PipelineInput,
+    notSent: NotSent[],
+    sentCount: number,
+    messageId: string,
+  ): Promise<{ kind: 'ok' } | Refusal<'ses:temporary'>> {
+    const controller = this.config.controllers[input.entry.controller]!;
+    const domain = input.mailFrom.split('@')[1] ?? this.config.smtp.hostname;
+    const raw = buildRefusalNotice({
+      language: controller.defaultLanguage,
+      from: `mailer-daemon@${domain}`,
+      to: input.mailFrom,
+      hostname: this.config.smtp.hostname,
+      subject: input.message.subject,
+      messageId,
+      originalHeaders: input.message.headerBytes,
+      notSent,
+      sentCount,
+      at: new Date(),
+    });
+    try {
+      await this.delivery.sendNotice({
+        from: `mailer-daemon@${domain}`,
+        to: input.mailFrom,
+        raw,
+        controller: input.entry.controller,
+        user: input.user,
+      });
+      return { kind: 'ok' };
+    } catch (err) {
+      this.log.error('notice.unsent', { to: input.mailFrom, err });
+      return defer('ses:temporary', 'the notice of recipients not sent to could not be sent; try again later');
+    }
   }
 
   /**

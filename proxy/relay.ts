@@ -51,6 +51,8 @@ interface Transaction {
   refused: Set<string>;
   /** Every refused RCPT, for the cap. */
   refusals: number;
+  /** drop-and-notify: recipients accepted at RCPT but not to be sent to, with the reply they would have had. */
+  dropped: Map<string, string>;
   timer: NodeJS.Timeout;
 }
 
@@ -277,7 +279,7 @@ export class Relay {
       this.closeConnection(session, 'the transaction took too long (MAIL FROM to the end of DATA); nothing was sent');
     }, this.deps.config.smtp.maxTransactionMs);
     timer.unref();
-    state.transaction = { blocked: [], refused: new Set(), refusals: 0, timer };
+    state.transaction = { blocked: [], refused: new Set(), refusals: 0, dropped: new Map(), timer };
   }
 
   private endTransaction(session: SMTPServerSession): void {
@@ -361,6 +363,11 @@ export class Relay {
     } catch (err) {
       // The refusal stands whether or not the review log could be written.
       this.deps.log.error('blocked-send.unrecorded', { err, controller: entry.controller });
+    }
+    if (entry.refusalMode === 'drop-and-notify' && tx) {
+      // Accepted so the client does not abort the whole message; never sent; in the notice.
+      tx.dropped.set(checked.address.address, reply.toString());
+      return;
     }
     throw reply;
   }
@@ -465,16 +472,18 @@ export class Relay {
         .catch((err: unknown) => this.deps.log.warn('blocked-send.annotate-failed', { err }));
     }
 
+    const dropped = tx?.dropped ?? new Map<string, string>();
     const recipients = new Map<string, NormalisedAddress>();
     for (const rcpt of session.envelope.rcptTo) {
       const address = normaliseAddress(rcpt.address);
-      if (address) recipients.set(address.address, address);
+      if (address && !dropped.has(address.address)) recipients.set(address.address, address);
     }
     return this.pipeline.process({
       user: name,
       entry,
       mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
       recipients: [...recipients.values()],
+      dropped: [...dropped].map(([recipient, reply]) => ({ recipient, reply })),
       message,
     });
   }

@@ -69,6 +69,13 @@ export const smtpUserSchema = z.object({
   /** Envelope senders and header From addresses this user may use. */
   allowedFrom: z.array(senderPattern).min(1),
   defaultPurpose: id.optional(),
+  /**
+   * What a refused recipient (opposed, blocked by the policy) does to the message: `reject` refuses
+   * it at RCPT (or the whole message at DATA), for programs that read per-recipient replies;
+   * `drop-and-notify` accepts it, does not send to it, and mails the sender a notice (RFC 3464),
+   * for desktop clients that abort the whole message when one recipient is refused.
+   */
+  refusalMode: z.enum(['reject', 'drop-and-notify']).default('reject'),
 });
 
 const tableNames = z.object({

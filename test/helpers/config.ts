@@ -64,6 +64,13 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
         allowedFrom: ['acme.example'],
         defaultPurpose: 'acme-prospecting',
       },
+      desk: {
+        passwordHash,
+        controller: 'acme',
+        allowedFrom: ['acme.example'],
+        defaultPurpose: 'acme-prospecting',
+        refusalMode: 'drop-and-notify',
+      },
       gunter: {
         passwordHash,
         controller: 'globex',
