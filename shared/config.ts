@@ -40,8 +40,8 @@ export const controllerSchema = z.object({
   allowedSenders: z.array(senderPattern).min(1),
   /** An opposition of `carol@x` also covers `carol+anything@x` (the same mailbox at most providers). */
   oppositionCoversSubaddresses: z.boolean().default(true),
-  /** Last-resort data source for the first-contact notice (message header > contact > purpose > this). */
-  defaultDataSource: z.string().min(1).optional(),
+  /** Last-resort data source for the first-contact notice (message header > contact > purpose > this); text or per language. */
+  defaultDataSource: localisedText.optional(),
   /** Footer templates replacing the built-in ones, per language (see README, "Footer templates"). */
   footerTemplates: z
     .partialRecord(language, z.object({ text: z.string().min(1), html: z.string().min(1) }))
@@ -54,8 +54,8 @@ export const purposeSchema = z.object({
   legalBasis: z.enum(['legitimate-interest', 'consent']),
   /** Default "why you receive this message" text. */
   reason: localisedText,
-  /** Default data source for the first-contact notice, e.g. "the Salon IT Paris 2026 visitor list". */
-  dataSource: z.string().min(1).optional(),
+  /** Default data source for the first-contact notice, e.g. "the Salon IT Paris 2026 visitor list"; text or per language, like `reason`. */
+  dataSource: localisedText.optional(),
   /** Professions this purpose targets; a recipient recorded with another one is flagged or blocked. */
   targetProfessions: z.array(z.string().min(1)).optional(),
   professionMismatch: z.enum(['warn', 'block']).default('warn'),

@@ -1,3 +1,4 @@
+import { normaliseAddress } from './address.ts';
 import type { Controller, FairsendConfig, Language } from './config.ts';
 import type { Opposition, OppositionList } from './stores/opposition-list.ts';
 import { type UnsubscribeRequest, verifyToken } from './unsubscribe-token.ts';
@@ -56,6 +57,18 @@ export class UnsubscribeService {
       evidence: { copyId: request.copyId, tokenIssuedAt: request.issuedAt.toISOString(), ...evidence },
     });
     return { created: result.created, opposition: result.entry, controller };
+  }
+
+  /**
+   * The opposition already recorded for this link's person (their own entry), or null: a second
+   * visit says "already unsubscribed on …" instead of asking again. Throws StoreUnavailableError.
+   */
+  async existing(request: UnsubscribeRequest): Promise<Opposition | null> {
+    const address = normaliseAddress(request.recipient);
+    if (!address) return null;
+    const found = await this.oppositions.findBlocking(request.controller, [address], { coversSubaddresses: false });
+    const entry = found.get(address.address);
+    return entry && entry.subject === address.address ? entry : null;
   }
 
   /** With a single configured company, an invalid link can still name whom to contact. */

@@ -40,7 +40,12 @@ export function createUnsubscribeHandler(service: UnsubscribeService, log: Logge
     const lang = lookup.request.language ?? browserLanguage(lookup.language);
 
     if (method === 'GET' || method === 'HEAD') {
-      return page(200, confirmPage(lang, lookup.controller, event.rawPath));
+      // A second visit says so, with the date; if the list cannot be read, the page asks as usual.
+      const existing = await service.existing(lookup.request).catch(() => null);
+      if (existing) {
+        return page(200, donePage(lang, lookup.controller, false, lookup.request.recipient, existing.effectiveAt));
+      }
+      return page(200, confirmPage(lang, lookup.controller, event.rawPath, lookup.request.recipient));
     }
     if (method !== 'POST') {
       return {
@@ -68,7 +73,10 @@ export function createUnsubscribeHandler(service: UnsubscribeService, log: Logge
         via: via === 'one-click' ? 'List-Unsubscribe-Post' : 'unsubscribe page',
       });
       log.info('unsubscribe.recorded', { controller: lookup.request.controller, created: result.created, via });
-      return page(200, donePage(lang, lookup.controller, result.created));
+      return page(
+        200,
+        donePage(lang, lookup.controller, result.created, lookup.request.recipient, result.opposition.effectiveAt),
+      );
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       log.error('unsubscribe.store-unavailable', { err });

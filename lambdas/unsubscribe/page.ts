@@ -1,4 +1,6 @@
 import type { Controller, Language } from '../../shared/config.ts';
+import { formatDate } from '../../shared/dates.ts';
+import { deFr, maskAddress } from '../../shared/french.ts';
 import { escapeHtml } from '../../shared/html.ts';
 import { ONE_CLICK_FIELD, ONE_CLICK_VALUE } from '../../shared/mime/list-unsubscribe.ts';
 
@@ -6,14 +8,17 @@ import { ONE_CLICK_FIELD, ONE_CLICK_VALUE } from '../../shared/mime/list-unsubsc
 const TEXT = {
   fr: {
     title: 'Se désinscrire',
-    confirmIntro: (c: string) => `Vous ne recevrez plus de messages de prospection de ${c}.`,
+    confirmIntro: (c: string) => `Vous ne recevrez plus de messages de prospection ${deFr(c)}.`,
+    concerns: (a: string) => `Adresse concernée : ${a}`,
+    alreadyOn: (c: string, on: string) =>
+      `Vous êtes déjà désinscrit des messages ${deFr(c)} depuis le ${on} ; vous ne recevrez plus de messages.`,
     confirmQuestion: 'Confirmez-vous votre désinscription ?',
     button: 'Confirmer la désinscription',
     doneTitle: 'Désinscription enregistrée',
     done: (c: string) =>
       `C'est fait : ${c} ne vous enverra plus de messages. Votre demande a été prise en compte immédiatement.`,
     already: (c: string) =>
-      `Votre désinscription auprès de ${c} était déjà enregistrée ; vous ne recevrez plus de messages.`,
+      `Votre désinscription auprès ${deFr(c)} était déjà enregistrée ; vous ne recevrez plus de messages.`,
     invalidTitle: 'Lien non valide',
     invalid: "Ce lien de désinscription n'est pas valide ou a expiré.",
     contact: (e: string) => `Pour vous désinscrire, écrivez à ${e}.`,
@@ -24,6 +29,9 @@ const TEXT = {
   en: {
     title: 'Unsubscribe',
     confirmIntro: (c: string) => `You will no longer receive prospecting messages from ${c}.`,
+    concerns: (a: string) => `Address: ${a}`,
+    alreadyOn: (c: string, on: string) =>
+      `You already unsubscribed from ${c} on ${on}; you will not receive any more messages.`,
     confirmQuestion: 'Do you confirm?',
     button: 'Confirm unsubscribe',
     doneTitle: 'You are unsubscribed',
@@ -38,6 +46,9 @@ const TEXT = {
   de: {
     title: 'Abmelden',
     confirmIntro: (c: string) => `Sie erhalten dann keine Werbenachrichten mehr von ${c}.`,
+    concerns: (a: string) => `Betroffene Adresse: ${a}`,
+    alreadyOn: (c: string, on: string) =>
+      `Sie haben sich bereits am ${on} bei ${c} abgemeldet; Sie erhalten keine Nachrichten mehr.`,
     confirmQuestion: 'Möchten Sie sich abmelden?',
     button: 'Abmeldung bestätigen',
     doneTitle: 'Abmeldung gespeichert',
@@ -80,7 +91,7 @@ button:focus-visible{outline:3px solid #93c5fd;outline-offset:2px}
 </html>`;
 }
 
-export function confirmPage(lang: Language, controller: Controller, action: string): string {
+export function confirmPage(lang: Language, controller: Controller, action: string, recipient: string): string {
   const t = TEXT[lang];
   const name = escapeHtml(controller.legalName);
   return layout(
@@ -88,6 +99,7 @@ export function confirmPage(lang: Language, controller: Controller, action: stri
     t.title,
     `<h1>${t.title}</h1>
 <p>${t.confirmIntro(name)}</p>
+<p class="small">${t.concerns(escapeHtml(maskAddress(recipient)))}</p>
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="${ONE_CLICK_FIELD}" value="${ONE_CLICK_VALUE}">
 <input type="hidden" name="via" value="page">
@@ -98,14 +110,22 @@ export function confirmPage(lang: Language, controller: Controller, action: stri
   );
 }
 
-export function donePage(lang: Language, controller: Controller, created: boolean): string {
+export function donePage(
+  lang: Language,
+  controller: Controller,
+  created: boolean,
+  recipient: string,
+  since?: string,
+): string {
   const t = TEXT[lang];
   const name = escapeHtml(controller.legalName);
+  const said = created ? t.done(name) : since ? t.alreadyOn(name, formatDate(since, lang)) : t.already(name);
   return layout(
     lang,
     t.doneTitle,
     `<h1>${t.doneTitle}</h1>
-<p role="status">${created ? t.done(name) : t.already(name)}</p>
+<p role="status">${said}</p>
+<p class="small">${t.concerns(escapeHtml(maskAddress(recipient)))}</p>
 <p class="small">${t.rights(escapeHtml(controller.privacyEmail ?? controller.contactEmail))}</p>`,
   );
 }

@@ -17,8 +17,9 @@ export interface FooterPlacement {
   at: number;
   /** Closers written before the footer (`-->`, `</script>`, `</div>`): what was left open. */
   closers: string;
-  /** The layout's width, for a footer as wide as the message. */
+  /** The layout's width and alignment, for a footer that lines up with the message. */
   width: number | undefined;
+  centred: boolean;
 }
 
 export type PlacementResult = { ok: true; placement: FooterPlacement } | { ok: false; reason: string };
@@ -87,13 +88,13 @@ function closersAtEnd(html: string): string | null {
 }
 
 export function footerPlacement(html: string): PlacementResult {
-  const width = layoutWidth(html);
+  const { width, centred } = layoutOf(html);
   const lower = html.toLowerCase();
   // Before the body's own end tag when it is one (the common case, and the place old clients expect).
   for (const tag of ['</body', '</html']) {
     const at = lower.lastIndexOf(tag);
     if (at !== -1 && atBodyLevel(probePath(`${html.slice(0, at)}${PROBE_HTML}${html.slice(at)}`))) {
-      return { ok: true, placement: { at, closers: '', width } };
+      return { ok: true, placement: { at, closers: '', width, centred } };
     }
   }
   const closers = closersAtEnd(html);
@@ -104,7 +105,7 @@ export function footerPlacement(html: string): PlacementResult {
         'its HTML part ends in a way after which nothing can be shown (e.g. <plaintext>), so the footer could not be made visible',
     };
   }
-  return { ok: true, placement: { at: html.length, closers, width } };
+  return { ok: true, placement: { at: html.length, closers, width, centred } };
 }
 
 /**
@@ -124,13 +125,13 @@ function harden(footerHtml: string): string {
 }
 
 /** The footer block: its own inline styles win over any style sheet of the message (`!important` in a style attribute). */
-function footerBlock(footerHtml: string, width: number | undefined): string {
+function footerBlock(footerHtml: string, width: number | undefined, centred: boolean): string {
   const shown =
     'display:table !important;visibility:visible !important;opacity:1 !important;position:static !important;transform:none !important;clip-path:none !important;height:auto !important;max-height:none !important;overflow:visible !important;';
   const max = width ? `max-width:${width}px !important;` : '';
   return [
     HTML_FOOTER_MARKER,
-    `<table role="presentation" align="center" width="100%" cellpadding="0" cellspacing="0" border="0" style="${shown}${max}margin:0 auto;border-collapse:collapse">`,
+    `<table role="presentation" align="${centred ? 'center' : 'left'}" width="100%" cellpadding="0" cellspacing="0" border="0" style="${shown}${max}margin:${centred ? '0 auto' : '0'};border-collapse:collapse">`,
     '<tr style="display:table-row !important;visibility:visible !important"><td style="display:table-cell !important;visibility:visible !important;padding:16px 8px 8px 8px;border-top:1px solid #dddddd;font-family:Arial,Helvetica,sans-serif;font-size:12px !important;line-height:1.5 !important;color:#555555 !important;background:#ffffff !important">',
     harden(footerHtml),
     '</td></tr></table>',
@@ -140,7 +141,7 @@ function footerBlock(footerHtml: string, width: number | undefined): string {
 export function placeFooter(html: string, placement: FooterPlacement, footerHtml: string): string {
   const before = html.slice(0, placement.at);
   const gap = placement.at === html.length && !html.endsWith('\n') ? '\r\n' : '';
-  return `${before}${placement.closers}${gap}${footerBlock(footerHtml, placement.width)}\r\n${html.slice(placement.at)}`;
+  return `${before}${placement.closers}${gap}${footerBlock(footerHtml, placement.width, placement.centred)}\r\n${html.slice(placement.at)}`;
 }
 
 /** The footer inside the HTML body, visible (see footerPlacement); throws if no place is safe. */
@@ -157,14 +158,24 @@ export function declareUtf8(html: string): string {
     .replace(/(<meta\s[^>]*content\s*=\s*["'][^"']*charset=)[\w-]+/gi, '$1utf-8');
 }
 
-function layoutWidth(html: string): number | undefined {
+/**
+ * The message's own layout: the first table or container with a fixed width (its width, and
+ * whether it is centred: `<center>`, `align="center"`, `margin: 0 auto`). Without one, the
+ * footer is full width and left-aligned, like the text above it.
+ */
+function layoutOf(html: string): { width: number | undefined; centred: boolean } {
   const bodyStart = html.search(/<body[\s>]/i);
   const body = bodyStart === -1 ? html : html.slice(bodyStart);
   const container = /<(table|div|center)\b[^>]*>/i.exec(body);
-  if (!container) return undefined;
+  if (!container) return { width: undefined, centred: false };
   const tag = container[0];
   const attr = /\bwidth\s*=\s*["']?(\d{3,4})(?!\d|%)/i.exec(tag);
   const style = /(?:max-width|[^-]width)\s*:\s*(\d{3,4})px/i.exec(tag);
   const width = Number(attr?.[1] ?? style?.[1]);
-  return width >= 200 && width <= 2000 ? width : undefined;
+  const centred =
+    container[1]!.toLowerCase() === 'center' ||
+    /\balign\s*=\s*["']?center/i.test(tag) ||
+    /margin(?:-left)?\s*:\s*(?:0(?:px)?\s+)?auto/i.test(tag) ||
+    /<center\b/i.test(body.slice(0, container.index));
+  return { width: width >= 200 && width <= 2000 ? width : undefined, centred };
 }

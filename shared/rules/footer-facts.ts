@@ -24,7 +24,11 @@ export function footerFacts(
   return {
     language,
     reason: directives.reason ?? contact?.reason ?? localise(purpose.reason, language),
-    source: directives.source ?? contact?.source ?? purpose.dataSource ?? controller.defaultDataSource,
+    source:
+      directives.source ??
+      contact?.source ??
+      (purpose.dataSource ? localise(purpose.dataSource, language) : undefined) ??
+      (controller.defaultDataSource ? localise(controller.defaultDataSource, language) : undefined),
     // A source given in the message comes with its own date (or none), never the contact's.
     obtainedAt: directives.source ? directives.sourceDate : (directives.sourceDate ?? contact?.obtainedAt),
   };

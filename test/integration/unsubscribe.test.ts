@@ -65,6 +65,25 @@ describe('unsubscribe endpoint', () => {
     );
   });
 
+  it('says on a second visit that the person is already unsubscribed, since when, for which (masked) address', async () => {
+    const token = await tokenFor('revisit@client.example');
+    const first = await (await fetch(`${base}/u/${token}`)).text();
+    expect(first).toContain('Confirmer la désinscription');
+    expect(first).toContain('r***@client.example');
+    expect(first).not.toContain('revisit@client.example');
+    expect(first).toContain("messages de prospection d'ACME Prospection SARL");
+    await fetch(`${base}/u/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    const again = await (await fetch(`${base}/u/${token}`)).text();
+    expect(again).not.toContain('Confirmer la désinscription');
+    const today = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date());
+    expect(again).toContain(`Vous êtes déjà désinscrit des messages d'ACME Prospection SARL depuis le ${today}`);
+    expect(again).toContain('r***@client.example');
+  });
+
   it('unsubscribes on a one-click POST sent as multipart/form-data', async () => {
     const token = await tokenFor('multipart@client.example');
     const form = new FormData();

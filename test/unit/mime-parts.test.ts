@@ -11,6 +11,16 @@ describe('footer placement in HTML', () => {
     expect(out).toMatch(/600/);
   });
 
+  it('lines up with the layout: left under a left-aligned 600 px table, centred under a centred one', () => {
+    const left = insertHtmlFooter('<html><body><table width="600"><tr><td>Hi</td></tr></table></body></html>', 'F');
+    expect(left).toMatch(/<table role="presentation" align="left"[^>]*max-width:600px !important;margin:0;/);
+    const centred = insertHtmlFooter(
+      '<html><body><table width="600" align="center"><tr><td>Hi</td></tr></table></body></html>',
+      'F',
+    );
+    expect(centred).toMatch(/<table role="presentation" align="center"[^>]*max-width:600px !important;margin:0 auto;/);
+  });
+
   it('goes at the end of a fragment', () => {
     expect(insertHtmlFooter('<p>Hi</p>', '<p>FOOTER</p>')).toMatch(/^<p>Hi<\/p>[\s\S]*FOOTER[\s\S]*$/);
   });

@@ -124,6 +124,13 @@ describe('footer facts: header > contact > purpose > controller', () => {
       footerFacts(acme, prospecting, contact, { language: 'de', reason: 'R', source: 'S', sourceDate: '2026-02-01' }),
     ).toEqual({ language: 'de', reason: 'R', source: 'S', obtainedAt: '2026-02-01' });
   });
+  it('says where the data comes from in the recipient’s language when the purpose gives it per language', () => {
+    const localised = { ...prospecting, dataSource: { fr: 'le fichier du salon', de: 'die Besucherliste der Messe' } };
+    expect(footerFacts(acme, localised, undefined, { language: 'de' }).source).toBe('die Besucherliste der Messe');
+    expect(footerFacts(acme, localised, undefined, {}).source).toBe('le fichier du salon');
+    expect(footerFacts(acme, localised, undefined, { language: 'en' }).source).toBe('le fichier du salon');
+  });
+
   it("never pairs a message's own source with the contact's date", () => {
     expect(footerFacts(acme, prospecting, contact, { source: 'S' }).obtainedAt).toBeUndefined();
   });
