@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { normaliseAddress, normaliseDomain } from '../shared/address.ts';
@@ -18,10 +19,12 @@ import { loadLocalConfig } from './local/local-config.ts';
 const out = (text: string) => process.stdout.write(printableLines(text));
 const err = (text: string) => process.stderr.write(printableLines(text));
 
-const USAGE = `usage: npm run fairsend -- <command> [options]
+const USAGE = `usage: npm run fairsend -- <command> [options]      (fairsend help, fairsend <command> --help)
 
-  blocked [--controller ID] [--limit N] [--json]      refused recipients, newest first
-  oppositions [--controller ID] [--json]              the opposition list
+  blocked [--controller ID] [--limit N | --all] [--json]
+                                                      refused and flagged recipients, newest first (50 by default)
+  oppositions [--controller ID] [--limit N | --all] [--json]
+                                                      the opposition list
   oppose <address|@domain> [--controller ID] [--note TEXT]
                                                       add an opposition (origin "manual")
   sent <address> [--controller ID] [--json]           copies sent to one person
@@ -29,22 +32,77 @@ const USAGE = `usage: npm run fairsend -- <command> [options]
           [--profession TEXT] [--company TEXT] [--professional] [--language fr|en|de]
           [--reason TEXT] [--consent HOW]             record what you know about a person
   contact <address> --show                            show the record
-  contacts import <file.csv> [--controller ID] [--dry-run]
+  contacts import <file.csv> [--controller ID] [--dry-run] [--rejects FILE]
                                                       import contacts (columns: address, source, obtainedAt,
                                                       profession, company, professional, language, reason,
-                                                      consentAt, consentHow); shows progress, lists refused rows
+                                                      consentAt, consentHow; separated by , ; or tab, as French
+                                                      Excel writes them); shows progress, reports every refused
+                                                      row (all of them in FILE, with the reason)
   hash-password                                       read a password on stdin, print its scrypt hash
 
 The config is FAIRSEND_CONFIG (default: the local demo config); for the local stack,
 "npm start" must be running.`;
 
+/** Usage for one command: its lines of USAGE. */
+function usageOf(command: string): string {
+  const lines = USAGE.split('\n');
+  const start = lines.findIndex((l) => l.trimStart().startsWith(`${command} `) || l.trim() === command);
+  if (start === -1) return USAGE;
+  let end = start + 1;
+  while (end < lines.length && /^\s{10,}/.test(lines[end]!) && !/^\s{2}\S/.test(lines[end]!)) end++;
+  return `usage: npm run fairsend -- ${lines.slice(start, end).join('\n').trim()}`;
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A whole number ≥ 1 from an option, or a usage error naming it. */
+function count(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${option} takes a whole number ≥ 1, not "${value}"`);
+  return n;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(argv);
+  } catch (e) {
+    err(`${(e as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { positionals, values } = parsed;
+  const [first, ...others] = positionals;
+  const command = first === 'help' ? others[0] : first;
+  const rest = first === 'help' ? others.slice(1) : others;
+  if (first === 'help' || values.help) {
+    out(`${command ? usageOf(command) : USAGE}\n`);
+    return 0;
+  }
+  if (!command) {
+    err(`${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await run(command, rest, values);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`${e.message}\n\n${usageOf(command)}\n`);
+    return 2;
+  }
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
+    strict: true,
     options: {
       controller: { type: 'string' },
       limit: { type: 'string' },
+      all: { type: 'boolean', default: false },
       note: { type: 'string' },
       source: { type: 'string' },
       obtained: { type: 'string' },
@@ -56,16 +114,21 @@ async function main(argv: string[]): Promise<number> {
       consent: { type: 'string' },
       show: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      rejects: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const [command, ...rest] = positionals;
-  if (!command || values.help) {
-    out(`${USAGE}\n`);
-    return command || values.help ? 0 : 2;
-  }
+}
 
+async function run(
+  command: string,
+  rest: string[],
+  values: ReturnType<typeof parseOptions>['values'],
+): Promise<number> {
+  const known = ['blocked', 'oppositions', 'oppose', 'sent', 'contact', 'contacts', 'hash-password'];
+  if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
+  const limit = values.all ? Number.POSITIVE_INFINITY : count(values.limit, 'limit', 50);
   if (command === 'hash-password') {
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
     const password = (await rl.question(process.stdin.isTTY ? 'password: ' : '')).trim();
@@ -91,8 +154,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'blocked': {
-        const limit = values.limit ? Number(values.limit) : 50;
-        const rows = await stores.blockedSends.list(controller, { limit });
+        const rows = await stores.blockedSends.list(controller, {
+          limit: Number.isFinite(limit) ? limit + 1 : 1_000_000,
+        });
+        const more = rows.length > limit;
+        if (more) rows.length = limit;
         print(rows, (r: BlockedSend) =>
           [
             r.at,
@@ -108,15 +174,19 @@ async function main(argv: string[]): Promise<number> {
             .filter(Boolean)
             .join('  '),
         );
+        if (more && !values.json) err(`(the ${limit} newest shown; --limit N for more, --all for every one)\n`);
         return 0;
       }
       case 'oppositions': {
-        const rows = await stores.oppositions.list(controller);
+        const rows = await stores.oppositions.list(controller, Number.isFinite(limit) ? limit + 1 : 1_000_000);
+        const more = rows.length > limit;
+        if (more) rows.length = limit;
         print(
           rows,
           (r: Opposition) =>
             `${r.subject}  origin=${r.origin}  requested=${r.requestedAt}  effective=${r.effectiveAt}  ${JSON.stringify(r.evidence)}`,
         );
+        if (more && !values.json) err(`(${limit} shown; --limit N for more, --all for every one)\n`);
         return 0;
       }
       case 'oppose': {
@@ -188,21 +258,29 @@ async function main(argv: string[]): Promise<number> {
           await store.save(parsed.data);
         }
         const contact = (await store.getMany(controller, [address.address])).get(address.address);
-        out(`${JSON.stringify(contact ?? null, null, 2)}\n`);
+        if (!contact) {
+          err(
+            `no contact ${address.address} for ${controller}; record one with: npm run fairsend -- contact ${address.address} --source "…"\n`,
+          );
+          return 1;
+        }
+        out(`${JSON.stringify(contact, null, 2)}\n`);
         return 0;
       }
       case 'contacts': {
-        if (rest[0] !== 'import' || !rest[1]) {
-          err('usage: npm run fairsend -- contacts import <file.csv> [--controller ID] [--dry-run]\n');
+        if (rest[0] !== 'import' || !rest[1]) throw new UsageError('give the file to import');
+        if (!existsSync(rest[1])) {
+          err(`${rest[1]}: no such file\n`);
           return 2;
         }
         const store = stores.contacts;
-        const summary = await importContacts(rest[1], controller, values['dry-run'] ? null : store);
+        const summary = await importContacts(rest[1], controller, values['dry-run'] ? null : store, process.stderr, {
+          rejects: values.rejects,
+        });
         return summary.refused > 0 ? 1 : 0;
       }
       default:
-        err(`unknown command "${command}"\n\n${USAGE}\n`);
-        return 2;
+        throw new UsageError(`unknown command "${command}"`);
     }
   } finally {
     db.destroy();

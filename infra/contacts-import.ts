@@ -1,21 +1,52 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, writeFileSync } from 'node:fs';
 import { parse } from 'csv-parse';
+import { normaliseAddress } from '../shared/address.ts';
 import { CONTACT_COLUMNS, contactFromRow, unknownColumns } from '../shared/contact-row.ts';
 import { printable } from '../shared/printable.ts';
 import type { ContactStore } from '../shared/stores/contacts.ts';
 
 /**
+ * The separator of a CSV file from its header line: `,`, or `;` (French Excel), or a tab,
+ * whichever the header has most of outside quotes.
+ */
+export function detectDelimiter(file: string): string {
+  const fd = openSync(file, 'r');
+  const buffer = Buffer.alloc(64 * 1024);
+  const n = readSync(fd, buffer, 0, buffer.length, 0);
+  closeSync(fd);
+  const header = buffer
+    .subarray(0, n)
+    .toString('utf8')
+    .split(/\r?\n/)[0]!
+    .replace(/"[^"]*"/g, '');
+  const counts = [',', ';', '\t'].map((d) => ({ d, n: header.split(d).length - 1 }));
+  return counts.sort((a, b) => b.n - a.n)[0]!.n > 0 ? counts[0]!.d : ',';
+}
+
+/** A CSV field as written back in a rejects file. */
+function csvField(value: string): string {
+  return /[",\r\n;]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
  * Streams a CSV file into the contacts table, 10 writes at a time, with progress on stderr and
- * every refused row reported by line number. `store` null is a dry run (check only).
+ * every refused row reported by line number: on screen, or, past 50 or when `rejects` names a
+ * file, in a rejects file (the row as given plus a `reason` column). A row repeating an address
+ * seen earlier in the file is refused as a duplicate (the first one wins); blank lines are
+ * skipped; rows = saved + refused. `store` null is a dry run (check only).
  */
 export async function importContacts(
   file: string,
   controller: string,
   store: Pick<ContactStore, 'save'> | null,
   out: NodeJS.WritableStream = process.stderr,
+  options: { rejects?: string } = {},
 ): Promise<{ rows: number; saved: number; refused: number }> {
   const summary = { rows: 0, saved: 0, refused: 0 };
   const refusals: string[] = [];
+  const rejectedRows: string[] = [];
+  const seen = new Map<string, number>();
+  let columns: string[] = [];
   const started = Date.now();
   const progress = (final = false) =>
     out.write(
@@ -23,16 +54,24 @@ export async function importContacts(
     );
   const parser = createReadStream(file).pipe(
     parse({
-      columns: (header: string[]) => header.map((h) => h.trim()),
+      columns: (header: string[]) => {
+        columns = header.map((h) => h.trim());
+        return columns;
+      },
+      delimiter: detectDelimiter(file),
       bom: true,
       skip_empty_lines: true,
-      relax_column_count: false,
+      skip_records_with_empty_values: true,
+      // A row with too few or too many fields is refused on its own line, not the whole file.
+      relax_column_count: true,
+      info: true,
     }),
   );
   const pending = new Set<Promise<void>>();
   let headerChecked = false;
   try {
-    for await (const record of parser as AsyncIterable<Record<string, string>>) {
+    for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      const record = item.record;
       if (!headerChecked) {
         headerChecked = true;
         const unknown = unknownColumns(Object.keys(record));
@@ -45,11 +84,26 @@ export async function importContacts(
         }
       }
       summary.rows++;
-      const line = summary.rows + 1; // the header is line 1
+      const line = item.info.lines;
+      const refuse = (reason: string) => {
+        summary.refused++;
+        refusals.push(`  line ${line}: ${reason}`);
+        rejectedRows.push([...columns.map((c) => csvField(record[c] ?? '')), csvField(reason)].join(','));
+      };
+      const address = normaliseAddress(record.address ?? '')?.address;
+      const first = address ? seen.get(address) : undefined;
+      if (Object.keys(record).length !== columns.length) {
+        refuse(`${Object.keys(record).length} fields where the header has ${columns.length}`);
+        continue;
+      }
+      if (first !== undefined) {
+        refuse(`address: ${address} is already on line ${first} of this file`);
+        continue;
+      }
+      if (address) seen.set(address, line);
       const result = contactFromRow(controller, record);
       if (!result.ok) {
-        summary.refused++;
-        refusals.push(`  line ${line}: ${result.reason}`);
+        refuse(result.reason);
       } else if (!store) {
         summary.saved++;
       } else {
@@ -57,10 +111,7 @@ export async function importContacts(
           () => {
             summary.saved++;
           },
-          (err: Error) => {
-            summary.refused++;
-            refusals.push(`  line ${line}: not saved (${err.message}); run the import again: saving is idempotent`);
-          },
+          (err: Error) => refuse(`not saved (${err.message}); run the import again: saving is idempotent`),
         );
         pending.add(write);
         write.finally(() => pending.delete(write));
@@ -74,7 +125,13 @@ export async function importContacts(
   }
   await Promise.all(pending);
   progress(true);
+  const rejectsFile = options.rejects ?? (refusals.length > 50 ? `${file}.rejects.csv` : undefined);
   for (const refusal of refusals.slice(0, 50)) out.write(`${printable(refusal)}\n`);
-  if (refusals.length > 50) out.write(`  … and ${refusals.length - 50} more\n`);
+  if (rejectsFile && rejectedRows.length > 0) {
+    writeFileSync(rejectsFile, `\uFEFF${[[...columns, 'reason'].join(','), ...rejectedRows].join('\r\n')}\r\n`);
+    out.write(
+      `  ${refusals.length > 50 ? `… and ${refusals.length - 50} more: ` : ''}every refused row, with its reason, is in ${rejectsFile}\n`,
+    );
+  }
   return summary;
 }
