@@ -8,6 +8,8 @@ import type net from 'node:net';
 export class ConnectionLimits {
   private total = 0;
   private readonly perIp = new Map<string, number>();
+  /** How to let each admitted socket go: once, on whichever close comes first. */
+  private readonly releases = new WeakMap<net.Socket, () => void>();
 
   constructor(
     private readonly maxConnections: number,
@@ -23,13 +25,25 @@ export class ConnectionLimits {
     if (this.total >= this.maxConnections) return { ok: false, reason: 'too many connected clients' };
     this.total++;
     this.perIp.set(address, fromIp + 1);
-    socket.once('close', () => {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       this.total--;
       const left = (this.perIp.get(address) ?? 1) - 1;
       if (left > 0) this.perIp.set(address, left);
       else this.perIp.delete(address);
-    });
+    };
+    this.releases.set(socket, release);
+    // smtp-server strips every listener from the TCP socket when it upgrades it for STARTTLS,
+    // so the connection also releases its count when it closes (see SubmissionConnection).
+    socket.once('close', release);
     return { ok: true };
+  }
+
+  /** The connection on this socket is closed: its count is let go (idempotent). */
+  release(socket: net.Socket): void {
+    this.releases.get(socket)?.();
   }
 
   get connections(): number {

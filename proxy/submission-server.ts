@@ -21,6 +21,7 @@ type Callback = () => void;
 
 class SubmissionConnection extends SMTPConnection {
   private authTimer: NodeJS.Timeout | undefined;
+  private readonly tcpSocket: net.Socket;
 
   constructor(
     server: SMTPServer,
@@ -29,6 +30,14 @@ class SubmissionConnection extends SMTPConnection {
     private readonly submission: SubmissionOptions,
   ) {
     super(server, socket, options);
+    this.tcpSocket = socket;
+  }
+
+  /** The connection limits count this connection until it closes, STARTTLS upgrade or not. */
+  override _onClose(): void {
+    clearTimeout(this.authTimer);
+    this.submission.limits.release(this.tcpSocket);
+    super._onClose();
   }
 
   /**

@@ -71,6 +71,20 @@ describe('connections', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('lets a connection go when it closes, after STARTTLS too: 3 × the cap of sequential sessions all get through', async () => {
+    // Regression: smtp-server strips the TCP socket's listeners at STARTTLS, so a count released
+    // only on the socket's 'close' was never released, and a busy client was locked out for good.
+    for (let i = 0; i < 15; i++) {
+      const info = await sendWithNodemailer(stack, {
+        localAddress: '127.0.0.14',
+        from: 'alice@acme.example',
+        to: ['bob@client.example'],
+        raw: plainMessage({ subject: `sequential ${i}` }),
+      });
+      expect(info.response).toMatch(/^250 /);
+    }
+  });
+
   it('counts both listeners against smtp.maxConnections', async () => {
     const addresses = ['127.0.0.4', '127.0.0.5', '127.0.0.6'];
     for (const address of addresses) {
