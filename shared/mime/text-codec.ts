@@ -43,7 +43,16 @@ function validUtf8(bytes: Buffer): string | null {
  * Windows-1252 (what such mail nearly always is). Bytes that are valid UTF-8 with multi-byte
  * sequences but labelled as another charset are taken as mislabelled: null.
  */
-export function decodeCharset(bytes: Buffer, charset: string | false): string | null {
+/**
+ * Labels the WHATWG Encoding Standard reads as windows-1252, as every browser and mail client does:
+ * mail labelled ISO-8859-1 is full of 0x80–0x9F dashes and quotes, which ISO-8859-1 would make
+ * control characters.
+ */
+const WINDOWS_1252 =
+  /^(iso-?8859-1|iso_8859-1(:1987)?|latin-?1|l1|cp819|ibm819|iso-ir-100|csisolatin1|x-cp1252|cp1252)$/i;
+
+export function decodeCharset(bytes: Buffer, declared: string | false): string | null {
+  const charset = declared && WINDOWS_1252.test(declared) ? 'windows-1252' : declared;
   if (!charset || /^(us-)?ascii$/i.test(charset)) {
     const text = validUtf8(bytes);
     return text ?? iconv.decode(bytes, 'windows-1252');
