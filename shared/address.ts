@@ -38,9 +38,19 @@ export function normaliseDomain(input: string): string | null {
 
 /**
  * A sender pattern from the config: either a whole address (`alice@acme.example`) or a domain
- * (`acme.example`, which allows every address at that domain, not its subdomains).
+ * (`acme.example`, which allows every address at that domain, not its subdomains). The one place
+ * that says "a domain covers its addresses", for an address and for a narrower pattern.
  */
 export function matchesSenderPattern(address: NormalisedAddress, pattern: string): boolean {
   if (pattern.includes('@')) return normaliseAddress(pattern)?.address === address.address;
   return normaliseDomain(pattern) === address.domain;
+}
+
+/** Is `pattern` (an address or a domain) within `allowed` (an address or a domain)? */
+export function patternWithin(pattern: string, allowed: string): boolean {
+  if (pattern.includes('@')) {
+    const address = normaliseAddress(pattern);
+    return address !== null && matchesSenderPattern(address, allowed);
+  }
+  return !allowed.includes('@') && normaliseDomain(pattern) === normaliseDomain(allowed);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { normaliseAddress, normaliseDomain } from './address.ts';
+import { normaliseAddress, normaliseDomain, patternWithin } from './address.ts';
 import { ConfigError } from './errors.ts';
 import { templateError } from './footer.ts';
 import { PASSWORD_HASH_PATTERN } from './password.ts';
@@ -289,13 +289,9 @@ export type Controller = z.infer<typeof controllerSchema>;
 export type Purpose = z.infer<typeof purposeSchema>;
 export type SmtpUser = z.infer<typeof smtpUserSchema>;
 
-/** Is a user's sender pattern covered by the controller's? (a domain covers its addresses) */
+/** Is a user's sender pattern covered by the controller's? */
 function senderWithin(pattern: string, allowed: string[]): boolean {
-  const domainOf = (p: string) => (p.includes('@') ? normaliseAddress(p)?.domain : normaliseDomain(p));
-  return allowed.some((a) => {
-    if (a.includes('@')) return normaliseAddress(a)?.address === normaliseAddress(pattern)?.address;
-    return domainOf(a) === domainOf(pattern);
-  });
+  return allowed.some((a) => patternWithin(pattern, a));
 }
 
 const ENV_PREFIX = 'FAIRSEND__';

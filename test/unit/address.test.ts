@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchesSenderPattern, normaliseAddress } from '../../shared/address.ts';
+import { matchesSenderPattern, normaliseAddress, patternWithin } from '../../shared/address.ts';
 
 describe('address normalisation', () => {
   it('lower-cases and converts IDN domains to their ASCII form', () => {
@@ -31,5 +31,13 @@ describe('address normalisation', () => {
     expect(matchesSenderPattern(alice, 'alice@acme.example')).toBe(true);
     expect(matchesSenderPattern(alice, 'bob@acme.example')).toBe(false);
     expect(matchesSenderPattern(normaliseAddress('x@sub.acme.example')!, 'acme.example')).toBe(false);
+  });
+
+  it('says whether a pattern is within another: a domain covers its addresses, not its subdomains', () => {
+    expect(patternWithin('alice@acme.example', 'acme.example')).toBe(true);
+    expect(patternWithin('ACME.example', 'acme.example')).toBe(true);
+    expect(patternWithin('acme.example', 'alice@acme.example')).toBe(false);
+    expect(patternWithin('alice@sub.acme.example', 'acme.example')).toBe(false);
+    expect(patternWithin('alice@acme.example', 'Alice@ACME.example')).toBe(true);
   });
 });
