@@ -1,11 +1,24 @@
-# The SMTP relay (proxy/main.ts) for ECS Fargate. Built by `cdk deploy` (ContainerImage.fromAsset).
-FROM public.ecr.aws/docker/library/node:20-bookworm-slim
-WORKDIR /app
-ENV NODE_ENV=production AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+# The SMTP relay (proxy/main.ts) for ECS Fargate, built by `cdk deploy` (ContainerImage.fromAsset,
+# for linux/arm64). Two stages: the relay is bundled to one JavaScript file at build time (no tsx,
+# no TypeScript, no dev dependencies in the image), then run on the current Node LTS.
+FROM public.ecr.aws/docker/library/node:22-bookworm-slim AS build
+WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json ./
 COPY shared ./shared
 COPY proxy ./proxy
+RUN npx esbuild proxy/main.ts --bundle --platform=node --target=node22 --format=esm \
+      --banner:js="import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" \
+      --outfile=dist/relay.mjs
+
+FROM public.ecr.aws/docker/library/node:22-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /src/dist/relay.mjs ./relay.mjs
 USER node
 EXPOSE 2587 2465
-CMD ["node", "--import", "tsx", "proxy/main.ts"]
+# The process answers SMTP: a TCP connect to the STARTTLS port that gets the 220 greeting.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "const s=require('net').connect(2587,'127.0.0.1');s.setTimeout(4000,()=>process.exit(1));s.once('data',d=>process.exit(String(d).startsWith('220')?0:1));s.once('error',()=>process.exit(1))"]
+CMD ["node", "relay.mjs"]

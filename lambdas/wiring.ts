@@ -12,7 +12,9 @@ import { UnsubscribeService } from '../shared/unsubscribe.ts';
 let wired: ReturnType<typeof wire> | undefined;
 
 async function wire() {
-  const config = await loadRuntimeConfig();
+  // The config is bundled into the code at build time (esbuild `define` of this very expression):
+  // a Lambda's environment holds at most 4 KB, and one footer template can take that alone.
+  const config = await loadRuntimeConfig({ ...process.env, FAIRSEND_CONFIG_JSON: process.env.FAIRSEND_CONFIG_JSON });
   const log = createLogger();
   const db = createDynamoClient(config.dynamodb);
   const { oppositions, sendLog } = createStores(db, config.dynamodb.tables);

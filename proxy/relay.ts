@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type {
   SMTPServerAddress,
   SMTPServerAuthentication,
@@ -146,6 +147,16 @@ export class Relay {
       listen(this.servers[1]!, implicitTlsPort),
     ]);
     return { starttls, implicitTls };
+  }
+
+  /**
+   * A renewed certificate, for every connection from now on (STARTTLS and implicit TLS alike:
+   * smtp-server builds each TLS socket from this context); connections already up keep theirs.
+   */
+  updateCertificate(tls: { key: string | Buffer; cert: string | Buffer }): void {
+    for (const server of this.servers) {
+      server.secureContext.set('*', createSecureContext({ ...server.options, key: tls.key, cert: tls.cert }));
+    }
   }
 
   /** Stops accepting connections; transactions under way get closeTimeoutMs to finish. */

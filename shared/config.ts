@@ -203,6 +203,31 @@ export const configSchema = z
         softBounceWindowDays: positiveInt.default(14),
       })
       .prefault({}),
+    /** How the CDK app deploys (read at synth only; the relay and the Lambdas ignore it). */
+    deploy: z
+      .object({
+        /** An existing secret `{"key": "<PEM>", "cert": "<PEM chain>"}`; without it the relay runs no task yet. */
+        tlsSecretArn: z
+          .string()
+          .regex(/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN')
+          .optional(),
+        /** Relay tasks once a certificate exists (the fleet scales from here to 5×). */
+        relayTasks: positiveInt.default(2),
+        /** Who the alarms e-mail (an SNS subscription to confirm). */
+        alarmEmail: z.email().optional(),
+        /** Client networks that may reach the SMTP ports of the load balancer. */
+        clientCidrs: z
+          .array(z.string().regex(/^[\d.]+\/\d{1,2}$|^[0-9a-f:]+\/\d{1,3}$/i))
+          .min(1)
+          .default(['0.0.0.0/0']),
+        logRetentionDays: positiveInt.default(90),
+        /** The unsubscribe-token secret's first key id: fixed, so changing tokens.activeKeyId never regenerates it. */
+        initialTokenKeyId: z
+          .string()
+          .regex(/^[a-z0-9]{1,16}$/)
+          .default('k1'),
+      })
+      .prefault({}),
     http: z
       .object({
         host: z.string().default('127.0.0.1'),

@@ -1,9 +1,24 @@
 import { App } from 'aws-cdk-lib';
+import { ConfigError } from '../../shared/errors.ts';
 import { configuredForDeploy } from './config.ts';
 import { FairsendStack } from './stack.ts';
 
 /** `npx cdk synth` / `cdk deploy`: FAIRSEND_CONFIG names the config file (default: the local demo). */
-const { config, sendingDomains, warnings } = configuredForDeploy();
+let deployed: ReturnType<typeof configuredForDeploy>;
+try {
+  deployed = configuredForDeploy();
+} catch (err) {
+  // A config that cannot be deployed says which fields and why, nothing more.
+  process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(1);
+}
+const { config, sendingDomains, warnings } = deployed;
 for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
 const app = new App();
-new FairsendStack(app, 'Fairsend', { config, sendingDomains, description: 'Fairsend compliant outbound mail gateway' });
+new FairsendStack(app, 'Fairsend', {
+  config,
+  sendingDomains,
+  description: 'Fairsend compliant outbound mail gateway',
+  // Pinned to the config's region: the tables, SES and the relay are in one place.
+  env: { region: config.ses.region, account: process.env.CDK_DEFAULT_ACCOUNT },
+});

@@ -1,6 +1,39 @@
 import { normaliseAddress, normaliseDomain } from '../../shared/address.ts';
 import { type FairsendConfig, parseConfig, readRawConfig } from '../../shared/config.ts';
+import { ConfigError } from '../../shared/errors.ts';
 import { DEMO_CONFIG } from '../local/local-config.ts';
+
+/**
+ * What makes a config unfit for AWS, each with its field: local endpoints, a link base that is not
+ * public https, a greeting name of localhost, the tables and SES in two regions.
+ */
+export function deployProblems(config: FairsendConfig): string[] {
+  const problems: string[] = [];
+  const loopback = (url: string) => /^(127\.|localhost$|\[::1\]$)/.test(new URL(url).hostname);
+  if (config.dynamodb.endpoint && loopback(config.dynamodb.endpoint)) {
+    problems.push(`dynamodb.endpoint: ${config.dynamodb.endpoint} is a local stand-in; remove it`);
+  }
+  if (config.ses.endpoint && loopback(config.ses.endpoint)) {
+    problems.push(`ses.endpoint: ${config.ses.endpoint} is a local stand-in; remove it`);
+  }
+  const base = new URL(config.http.publicBaseUrl);
+  if (base.protocol !== 'https:' || loopback(config.http.publicBaseUrl)) {
+    problems.push(
+      `http.publicBaseUrl: ${config.http.publicBaseUrl} must be the public https URL of the unsubscribe API`,
+    );
+  }
+  if (/^localhost$/i.test(config.smtp.hostname)) {
+    problems.push(
+      'smtp.hostname: localhost is not a name clients can check the certificate against; give the public one',
+    );
+  }
+  if (config.dynamodb.region !== config.ses.region) {
+    problems.push(
+      `dynamodb.region (${config.dynamodb.region}) and ses.region (${config.ses.region}) differ: the stack deploys to one region`,
+    );
+  }
+  return problems;
+}
 
 /**
  * The config the CDK app deploys, validated by the same schema. Secrets are not part of it: the
@@ -19,16 +52,25 @@ export function configuredForDeploy(env: NodeJS.ProcessEnv = process.env): {
     tokens?: unknown;
   };
   const warnings: string[] = [];
+  // Hashes live in the SmtpUserHashes secret, never in the template: a placeholder stands in here.
   const placeholderHash = 'scrypt$16384$8$1$cGxhY2Vob2xkZXI$cGxhY2Vob2xkZXI';
-  for (const [name, user] of Object.entries(raw.smtpUsers ?? {})) {
-    if (!user.passwordHash) {
-      warnings.push(`smtpUsers.${name}.passwordHash is not set: the relay will refuse to start until it is`);
-      user.passwordHash = placeholderHash;
-    }
+  for (const user of Object.values(raw.smtpUsers ?? {})) user.passwordHash = placeholderHash;
+  // The keys are generated in Secrets Manager, never read from the config: a placeholder for the schema.
+  const activeKeyId = (raw.tokens as { activeKeyId?: string } | undefined)?.activeKeyId ?? 'k1';
+  raw.tokens = { activeKeyId, keys: { [activeKeyId]: 'generated in Secrets Manager at deploy time' } };
+  const demo = file === DEMO_CONFIG;
+  if (demo) {
+    // The demo config points at the local stand-ins: deployed, it uses the real services.
+    delete (raw as { dynamodb?: { endpoint?: string } }).dynamodb?.endpoint;
+    delete (raw as { ses?: { endpoint?: string } }).ses?.endpoint;
+    warnings.push('deploying the local demo config: set FAIRSEND_CONFIG to your production config');
   }
-  raw.tokens ??= { activeKeyId: 'k1', keys: { k1: 'generated in Secrets Manager at deploy time' } };
   const config = parseConfig(raw, file);
-  for (const user of Object.values(config.smtpUsers)) if (user.passwordHash === placeholderHash) user.passwordHash = '';
+  const problems = deployProblems(config);
+  if (problems.length > 0 && !demo) {
+    throw new ConfigError(`${file} cannot be deployed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+  warnings.push(...(demo ? problems : []));
   const sendingDomains = [
     ...new Set(
       Object.values(config.controllers).flatMap((c) =>

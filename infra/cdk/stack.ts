@@ -3,24 +3,30 @@ import {
   aws_apigatewayv2 as apigw,
   CfnOutput,
   aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as cwActions,
   Duration,
   aws_dynamodb as dynamodb,
   aws_ec2 as ec2,
   aws_ecs as ecs,
   aws_elasticloadbalancingv2 as elbv2,
+  aws_lambda_event_sources as eventSources,
   aws_iam as iam,
   aws_apigatewayv2_integrations as integrations,
   aws_lambda as lambda,
+  aws_logs as logs,
   aws_lambda_nodejs as nodejs,
   RemovalPolicy,
+  SecretValue,
   Stack,
   type StackProps,
   aws_secretsmanager as secretsmanager,
   aws_ses as ses,
   aws_ses_actions as sesActions,
   aws_sns as sns,
+  aws_sqs as sqs,
   aws_sns_subscriptions as subscriptions,
 } from 'aws-cdk-lib';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { TABLE_SPECS } from '../../shared/stores/dynamo.ts';
@@ -55,31 +61,59 @@ export class FairsendStack extends Stack {
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
-        // The opposition list and the logs are legal records: never deleted with the stack.
+        // The opposition list and the logs are legal records: never deleted with the stack, nor by hand.
         removalPolicy: RemovalPolicy.RETAIN,
+        deletionProtection: true,
       });
     const oppositions = table('Oppositions', 'oppositions');
     const blockedSends = table('BlockedSends', 'blockedSends');
     const sendLog = table('SendLog', 'sendLog');
     const contacts = table('Contacts', 'contacts');
 
+    // Secrets, all kept when the stack goes (links in sent mail must keep working):
+    // the unsubscribe-token keys, generated once under a fixed key id, so changing
+    // tokens.activeKeyId later (after adding a key by hand) never regenerates them;
     const tokenKeys = new secretsmanager.Secret(this, 'TokenKeys', {
-      description: 'Fairsend unsubscribe-token keys: {"<key id>": "<secret>"}; add a key to rotate',
+      description:
+        'Fairsend unsubscribe-token keys: {"<key id>": "<secret>"}; add a key, then point tokens.activeKeyId at it',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({}),
-        generateStringKey: config.tokens.activeKeyId,
+        generateStringKey: config.deploy.initialTokenKeyId,
         passwordLength: 48,
         excludePunctuation: true,
       },
+      removalPolicy: RemovalPolicy.RETAIN,
     });
-    const tlsSecret = new secretsmanager.Secret(this, 'TlsCertificate', {
-      description:
-        'Fairsend SMTP certificate: {"key": "<PEM>", "cert": "<PEM chain>"}; fill in before the relay starts',
+    // the SMTP users' scrypt hashes ({"<user>": "scrypt$…"}), out of the template and the task definition;
+    const smtpUserHashes = new secretsmanager.Secret(this, 'SmtpUserHashes', {
+      description: 'Fairsend SMTP users: {"<user>": "<scrypt hash from npm run fairsend -- hash-password>"}',
+      secretObjectValue: {},
+      removalPolicy: RemovalPolicy.RETAIN,
     });
+    // the SMTP certificate: an existing secret of the operator's, or an empty one to fill in. The
+    // relay runs no task until it holds a certificate, so a first deploy always completes.
+    const tlsSecret = config.deploy.tlsSecretArn
+      ? secretsmanager.Secret.fromSecretCompleteArn(this, 'TlsCertificate', config.deploy.tlsSecretArn)
+      : new secretsmanager.Secret(this, 'TlsCertificate', {
+          description: 'Fairsend SMTP certificate: {"key": "<PEM>", "cert": "<PEM chain>"}',
+          secretObjectValue: { key: SecretValue.unsafePlainText(''), cert: SecretValue.unsafePlainText('') },
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+    const relayTasks = config.deploy.tlsSecretArn ? config.deploy.relayTasks : 0;
+
+    // Alarms notify someone: an SNS topic, e-mailed when the config names an address.
+    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Fairsend alarms', enforceSSL: true });
+    if (config.deploy.alarmEmail) alarms.addSubscription(new subscriptions.EmailSubscription(config.deploy.alarmEmail));
+    const notify = (alarm: cloudwatch.Alarm) => {
+      alarm.addAlarmAction(new cwActions.SnsAction(alarms));
+      return alarm;
+    };
+    const retention = retentionFor(config.deploy.logRetentionDays);
 
     // SES: configuration set, events to SNS, reputation alarms.
+    const setName = config.ses.configurationSet ?? 'fairsend';
     const configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
-      configurationSetName: config.ses.configurationSet ?? 'fairsend',
+      configurationSetName: setName,
       reputationMetrics: true,
     });
     const events = new sns.Topic(this, 'SesEvents', { displayName: 'Fairsend SES events' });
@@ -88,18 +122,20 @@ export class FairsendStack extends Stack {
       events: [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.DELIVERY],
     });
     const reputationAlarm = (id: string, metricName: string, threshold: number, description: string) =>
-      new cloudwatch.Alarm(this, id, {
-        metric: new cloudwatch.Metric({
-          namespace: 'AWS/SES',
-          metricName,
-          period: Duration.hours(1),
-          statistic: 'Average',
+      notify(
+        new cloudwatch.Alarm(this, id, {
+          metric: new cloudwatch.Metric({
+            namespace: 'AWS/SES',
+            metricName,
+            period: Duration.hours(1),
+            statistic: 'Average',
+          }),
+          threshold,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          alarmDescription: description,
         }),
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: description,
-      });
+      );
     reputationAlarm(
       'BounceRateAlarm',
       'Reputation.BounceRate',
@@ -113,17 +149,18 @@ export class FairsendStack extends Stack {
       'Complaint rate ≥ 0.1 % (Gmail and Yahoo require < 0.3 %)',
     );
 
-    // Lambdas: the config without secrets or SMTP users; the token keys from Secrets Manager.
+    // Lambdas: the config without secrets or SMTP users, bundled into the code (a Lambda's
+    // environment is limited to 4 KB); the token keys from Secrets Manager.
     const lambdaConfig = JSON.stringify({ ...config, smtpUsers: {}, tokens: { ...config.tokens, keys: {} } });
-    const fn = (id: string, entry: string) => {
+    const fn = (id: string, entry: string, options: Partial<nodejs.NodejsFunctionProps> = {}) => {
       const f = new nodejs.NodejsFunction(this, id, {
         entry: `${ROOT}lambdas/${entry}/index.ts`,
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: 256,
         timeout: Duration.seconds(15),
+        logGroup: new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy: RemovalPolicy.DESTROY }),
         environment: {
-          FAIRSEND_CONFIG_JSON: lambdaConfig,
           FAIRSEND_TOKEN_KEYS_SECRET: tokenKeys.secretArn,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
@@ -131,12 +168,41 @@ export class FairsendStack extends Stack {
           format: nodejs.OutputFormat.ESM,
           minify: true,
           sourceMap: true,
-          target: 'node20',
+          target: 'node22',
           mainFields: ['module', 'main'],
+          define: { 'process.env.FAIRSEND_CONFIG_JSON': JSON.stringify(lambdaConfig) },
         },
+        ...options,
       });
       tokenKeys.grantRead(f);
+      notify(
+        new cloudwatch.Alarm(this, `${id}Errors`, {
+          metric: f.metricErrors({ period: Duration.minutes(5) }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          alarmDescription: `Fairsend ${entry} function errors`,
+        }),
+      );
       return f;
+    };
+    /** A queue's dead letters are records that failed for good: someone must look (and redrive). */
+    const deadLetters = (id: string, what: string) => {
+      const queue = new sqs.Queue(this, id, {
+        retentionPeriod: Duration.days(14),
+        enforceSSL: true,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+      });
+      notify(
+        new cloudwatch.Alarm(this, `${id}Depth`, {
+          metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          alarmDescription: `${what} failed for good: see the README (redrive) before the queue's 14 days run out`,
+        }),
+      );
+      return queue;
     };
     const grant = (target: iam.IGrantable, on: dynamodb.Table, ...actions: string[]) =>
       on.grant(target, ...actions.map((a) => `dynamodb:${a}`));
@@ -150,13 +216,30 @@ export class FairsendStack extends Stack {
       integration: new integrations.HttpLambdaIntegration('UnsubscribeIntegration', unsubscribe),
     });
 
-    const sesEvents = fn('SesEventsHandler', 'ses-events');
+    // SES events: SNS → SQS → Lambda. The queue holds what Lambda cannot take now; after 5
+    // tries a record goes to the dead-letter queue (a complaint or a hard bounce is a legal record:
+    // never dropped after Lambda's own retries).
+    const sesEvents = fn('SesEventsHandler', 'ses-events', { timeout: Duration.seconds(30) });
     grant(sesEvents, oppositions, 'PutItem', 'Query');
     grant(sesEvents, sendLog, 'PutItem', 'Query');
-    events.addSubscription(new subscriptions.LambdaSubscription(sesEvents));
+    const eventsQueue = new sqs.Queue(this, 'SesEventsQueue', {
+      visibilityTimeout: Duration.seconds(180),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      deadLetterQueue: {
+        queue: deadLetters('SesEventsDeadLetters', 'SES events (bounces, complaints)'),
+        maxReceiveCount: 5,
+      },
+    });
+    events.addSubscription(new subscriptions.SqsSubscription(eventsQueue));
+    sesEvents.addEventSource(new eventSources.SqsEventSource(eventsQueue, { batchSize: 10 }));
 
     if (config.unsubscribe.mailto) {
-      const mailto = fn('MailtoUnsubscribe', 'mailto-unsubscribe');
+      // SES invokes it asynchronously: after Lambda's 2 retries, a failed event goes to a dead-letter queue.
+      const mailto = fn('MailtoUnsubscribe', 'mailto-unsubscribe', {
+        deadLetterQueue: deadLetters('MailtoDeadLetters', 'mailto unsubscribes'),
+        retryAttempts: 2,
+      });
       grant(mailto, oppositions, 'PutItem', 'Query');
       const ruleSet = new ses.ReceiptRuleSet(this, 'UnsubscribeRuleSet');
       ruleSet.addRule('MailtoUnsubscribe', {
@@ -177,28 +260,40 @@ export class FairsendStack extends Stack {
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
     });
+    // The relay always sends with the configuration set this stack made (else no bounce or
+    // complaint would ever reach the opposition list); no password hash in the task definition.
     const relayConfig = {
       ...config,
+      smtpUsers: Object.fromEntries(
+        Object.entries(config.smtpUsers).map(([n, u]) => [n, { ...u, passwordHash: undefined }]),
+      ),
       tokens: { ...config.tokens, keys: {} },
       smtp: { ...config.smtp, host: '0.0.0.0', tls: undefined },
+      ses: { ...config.ses, configurationSet: setName },
+      deploy: undefined,
     };
     task.addContainer('relay', {
+      // Built for the task's CPU (ARM64), whatever the builder's.
       image: ecs.ContainerImage.fromAsset(ROOT, {
+        platform: Platform.LINUX_ARM64,
         exclude: ['node_modules', '.data', 'cdk.out', 'test-results', '.git'],
       }),
-      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'relay' }),
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: 'relay',
+        logGroup: new logs.LogGroup(this, 'RelayLogs', { retention, removalPolicy: RemovalPolicy.DESTROY }),
+      }),
       environment: {
         FAIRSEND_CONFIG_JSON: JSON.stringify(relayConfig),
         FAIRSEND_TOKEN_KEYS_SECRET: tokenKeys.secretArn,
-      },
-      secrets: {
-        FAIRSEND_TLS_KEY_PEM: ecs.Secret.fromSecretsManager(tlsSecret, 'key'),
-        FAIRSEND_TLS_CERT_PEM: ecs.Secret.fromSecretsManager(tlsSecret, 'cert'),
+        FAIRSEND_SMTP_USERS_SECRET: smtpUserHashes.secretArn,
+        FAIRSEND_TLS_SECRET: tlsSecret.secretArn,
       },
       portMappings: [{ containerPort: config.smtp.starttlsPort }, { containerPort: config.smtp.implicitTlsPort }],
       stopTimeout: Duration.seconds(Math.ceil(config.smtp.closeTimeoutMs / 1000) + 5),
     });
     tokenKeys.grantRead(task.taskRole);
+    smtpUserHashes.grantRead(task.taskRole);
+    tlsSecret.grantRead(task.taskRole);
     grant(task.taskRole, oppositions, 'BatchGetItem');
     grant(task.taskRole, blockedSends, 'PutItem', 'UpdateItem');
     grant(task.taskRole, sendLog, 'BatchGetItem', 'BatchWriteItem');
@@ -220,11 +315,21 @@ export class FairsendStack extends Stack {
     const service = new ecs.FargateService(this, 'Relay', {
       cluster,
       taskDefinition: task,
-      desiredCount: 2,
+      desiredCount: relayTasks,
       minHealthyPercent: 100,
       circuitBreaker: { rollback: true },
     });
-    const nlb = new elbv2.NetworkLoadBalancer(this, 'Nlb', { vpc, internetFacing: true });
+    // The load balancer takes SMTP only from the configured client networks; the tasks only from it.
+    const nlbGroup = new ec2.SecurityGroup(this, 'NlbSecurityGroup', {
+      vpc,
+      description: 'Fairsend SMTP clients',
+      allowAllOutbound: true,
+    });
+    for (const cidr of config.deploy.clientCidrs) {
+      const peer = cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr);
+      for (const port of [587, 465]) nlbGroup.addIngressRule(peer, ec2.Port.tcp(port), `SMTP from ${cidr}`);
+    }
+    const nlb = new elbv2.NetworkLoadBalancer(this, 'Nlb', { vpc, internetFacing: true, securityGroups: [nlbGroup] });
     for (const [name, port] of [
       ['Submission', config.smtp.starttlsPort],
       ['Submissions', config.smtp.implicitTlsPort],
@@ -238,9 +343,9 @@ export class FairsendStack extends Stack {
         healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10) },
         deregistrationDelay: Duration.seconds(Math.ceil(config.smtp.closeTimeoutMs / 1000)),
       });
-      service.connections.allowFrom(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `SMTP ${name} through the NLB`);
+      service.connections.allowFrom(nlbGroup, ec2.Port.tcp(port), `SMTP ${name} from the NLB only`);
     }
-    const scaling = service.autoScaleTaskCount({ minCapacity: 2, maxCapacity: 10 });
+    const scaling = service.autoScaleTaskCount({ minCapacity: relayTasks, maxCapacity: Math.max(1, relayTasks * 5) });
     scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
 
     new CfnOutput(this, 'SmtpEndpoint', {
@@ -253,7 +358,21 @@ export class FairsendStack extends Stack {
     });
     new CfnOutput(this, 'TlsSecretArn', {
       value: tlsSecret.secretArn,
-      description: 'Put the SMTP certificate here: {"key", "cert"}',
+      description: config.deploy.tlsSecretArn
+        ? 'The SMTP certificate the relay reads (and re-reads hourly: renew it there)'
+        : 'Put the SMTP certificate here ({"key", "cert"}), then set deploy.tlsSecretArn to this ARN and deploy again: the relay starts',
+    });
+    new CfnOutput(this, 'SmtpUserHashesSecretArn', {
+      value: smtpUserHashes.secretArn,
+      description: 'SMTP users\' scrypt hashes: {"<user>": "scrypt$…"}',
     });
   }
+}
+
+/** CloudWatch Logs accepts a fixed list of retention periods: the nearest at or above the wanted days. */
+function retentionFor(days: number): logs.RetentionDays {
+  const allowed = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+  ];
+  return (allowed.find((d) => d >= days) ?? 3653) as logs.RetentionDays;
 }

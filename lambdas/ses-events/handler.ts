@@ -1,4 +1,4 @@
-import type { SNSEvent } from 'aws-lambda';
+import type { SNSEvent, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import {
   type FeedbackOutcome,
@@ -10,13 +10,29 @@ import type { Logger } from '../../shared/log.ts';
 import { type ParsedRecord, runRecords } from '../records.ts';
 
 /**
- * SES configuration set → SNS → this function. Each SNS record carries one SES event as a JSON
- * string; records are run by the shared runner (lambdas/records.ts): malformed ones acknowledged,
- * a store outage retried.
+ * SES configuration set → SNS → SQS → this function (in AWS: the queue keeps what Lambda could
+ * not take, and its dead-letter queue what failed for good), or SNS → this function directly
+ * (locally). An SQS record's body is the SNS notification, whose Message is the SES event as a
+ * JSON string. Records are run by the shared runner (lambdas/records.ts): malformed ones
+ * acknowledged, a store outage thrown so the batch comes back (every write is idempotent).
  */
 const snsRecordSchema = z.object({
   Sns: z.object({ MessageId: z.string().optional(), TopicArn: z.string().optional(), Message: z.string() }).loose(),
 });
+const sqsRecordSchema = z.object({ messageId: z.string(), body: z.string() }).loose();
+
+/** An SQS record as the SNS record it carries. */
+function fromSqs(raw: unknown): unknown {
+  const sqs = sqsRecordSchema.safeParse(raw);
+  if (!sqs.success) return raw;
+  try {
+    const body = JSON.parse(sqs.data.body) as { Message?: unknown; MessageId?: unknown };
+    if (typeof body.Message === 'string') return { Sns: { MessageId: sqs.data.messageId, Message: body.Message } };
+  } catch {
+    // not JSON: reported as malformed below
+  }
+  return { Sns: { MessageId: sqs.data.messageId, Message: sqs.data.body } };
+}
 
 export interface SesEventsResult {
   processed: number;
@@ -25,7 +41,7 @@ export interface SesEventsResult {
 }
 
 function parseRecord(raw: unknown): ParsedRecord<SesFeedback> {
-  const record = snsRecordSchema.safeParse(raw);
+  const record = snsRecordSchema.safeParse(fromSqs(raw));
   if (!record.success) return { ok: false, issue: record.error.issues[0]?.message ?? 'not an SNS record' };
   const id = record.data.Sns.MessageId;
   let payload: unknown;
@@ -43,7 +59,7 @@ function parseRecord(raw: unknown): ParsedRecord<SesFeedback> {
 }
 
 export function createSesEventsHandler(processor: FeedbackProcessor, log: Logger) {
-  return async (event: SNSEvent | unknown): Promise<SesEventsResult> => {
+  return async (event: SNSEvent | SQSEvent | unknown): Promise<SesEventsResult> => {
     const records = z.object({ Records: z.array(z.unknown()) }).safeParse(event);
     if (!records.success) {
       log.warn('ses-events.malformed-event', { issue: records.error.issues[0]?.message });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,13 +9,32 @@ import { FairsendStack } from '../../infra/cdk/stack.ts';
 /** The synthesized CloudFormation template (bundling skipped: it is exercised by `cdk synth`). */
 let template: Template;
 let json: string;
+let prod: Template;
+let app: App;
+
+const PROD_EXAMPLE = 'infra/fairsend.prod.example.json';
 
 beforeAll(() => {
   const { config, sendingDomains } = configuredForDeploy({ ...process.env, FAIRSEND_CONFIG: undefined });
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new FairsendStack(app, 'Fairsend', { config, sendingDomains });
   template = Template.fromStack(stack);
   json = JSON.stringify(template.toJSON());
+  // The shipped production example, with a footer template large enough to break a Lambda's 4 KB environment.
+  const example = configuredForDeploy({ ...process.env, FAIRSEND_CONFIG: PROD_EXAMPLE });
+  const big = {
+    text: `${'Texte légal. '.repeat(400)}{{unsubscribeUrl}}`,
+    html: `<p>${'Texte légal. '.repeat(400)}</p>`,
+  };
+  example.config.controllers.acme!.footerTemplates = { fr: big };
+  const prodApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  prod = Template.fromStack(
+    new FairsendStack(prodApp, 'FairsendProd', {
+      config: example.config,
+      sendingDomains: example.sendingDomains,
+      env: { region: example.config.ses.region, account: '123456789012' },
+    }),
+  );
 }, 120_000);
 
 type Statement = { Action: string | string[]; Resource: unknown };
@@ -51,7 +72,23 @@ describe('CDK stack', () => {
         SnsDestination: Match.anyValue(),
       }),
     });
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda' });
+    // SNS → SQS → Lambda: nothing is dropped after Lambda's retries; what fails for good waits in a DLQ, watched.
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10 });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+    });
+    const dlqAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      JSON.stringify(a).includes('ApproximateNumberOfMessagesVisible'),
+    );
+    expect(dlqAlarms.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('gives the mailto function a dead-letter queue for what SES could not deliver to it', () => {
+    const mailto = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
+      JSON.stringify(f).includes('MailtoDeadLetters'),
+    ) as { Properties: Record<string, unknown> } | undefined;
+    expect(mailto?.Properties.DeadLetterConfig).toBeDefined();
   });
 
   it('delivers mail to the unsubscribe address to the mailto function', () => {
@@ -68,7 +105,76 @@ describe('CDK stack', () => {
     for (const port of [587, 465]) {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: port, Protocol: 'TCP' });
     }
-    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2, LaunchType: 'FARGATE' });
+    // No certificate yet (the demo): no task, so the first deploy completes; with one: the fleet.
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0, LaunchType: 'FARGATE' });
+    prod.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2, LaunchType: 'FARGATE' });
+    // Only the configured client networks reach the balancer; the tasks only from the balancer.
+    prod.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 587 })]),
+    });
+  });
+
+  it('builds the relay image for ARM64, the task’s CPU', () => {
+    const assembly = app.synth();
+    const files = assembly.artifacts
+      .filter((a) => a.manifest.type === 'cdk:asset-manifest')
+      .map((a) => join(assembly.directory, (a.manifest.properties as { file: string }).file));
+    const images = files.flatMap((file) =>
+      Object.values(
+        (JSON.parse(readFileSync(file, 'utf8')) as { dockerImages?: Record<string, { source: { platform?: string } }> })
+          .dockerImages ?? {},
+      ),
+    );
+    expect(images).toHaveLength(1);
+    expect(images[0]!.source.platform).toBe('linux/arm64');
+  });
+
+  it('sends with the configuration set the stack made, with no password hash in the task definition', () => {
+    const task = Object.values(prod.findResources('AWS::ECS::TaskDefinition'))[0] as {
+      Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] };
+    };
+    const env = task.Properties.ContainerDefinitions[0]!.Environment;
+    const relayConfig = JSON.parse(env.find((e) => e.Name === 'FAIRSEND_CONFIG_JSON')!.Value as string);
+    expect(relayConfig.ses.configurationSet).toBe('fairsend');
+    expect(JSON.stringify(relayConfig)).not.toMatch(/scrypt\$\d+\$/);
+    expect(env.map((e) => e.Name)).toEqual(
+      expect.arrayContaining(['FAIRSEND_SMTP_USERS_SECRET', 'FAIRSEND_TLS_SECRET', 'FAIRSEND_TOKEN_KEYS_SECRET']),
+    );
+  });
+
+  it('keeps every Lambda environment under 4 KB, even with a large footer template', () => {
+    for (const [id, fn] of Object.entries(prod.findResources('AWS::Lambda::Function'))) {
+      const vars = (fn as { Properties: { Environment?: { Variables: Record<string, unknown> } } }).Properties
+        .Environment?.Variables;
+      const size = Object.entries(vars ?? {}).reduce((n, [k, v]) => n + k.length + JSON.stringify(v).length, 0);
+      expect(size, id).toBeLessThan(4096);
+    }
+  });
+
+  it('keeps logs for the configured time, and protects the tables from deletion', () => {
+    for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect((group as { Properties: { RetentionInDays?: number } }).Properties.RetentionInDays).toBe(90);
+    }
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).length).toBeGreaterThanOrEqual(4);
+    for (const table of Object.values(template.findResources('AWS::DynamoDB::Table'))) {
+      expect(
+        (table as { Properties: { DeletionProtectionEnabled?: boolean } }).Properties.DeletionProtectionEnabled,
+      ).toBe(true);
+    }
+  });
+
+  it('refuses to deploy a production config pointing at local stand-ins', () => {
+    expect(() =>
+      configuredForDeploy({
+        ...process.env,
+        FAIRSEND_CONFIG: PROD_EXAMPLE,
+        FAIRSEND__dynamodb__endpoint: 'http://127.0.0.1:8004',
+        FAIRSEND__http__publicBaseUrl: 'http://127.0.0.1:8787',
+        FAIRSEND__smtp__hostname: 'localhost',
+      }),
+    ).toThrow(
+      /cannot be deployed:\n {2}dynamodb\.endpoint: .*\n {2}http\.publicBaseUrl: .*\n {2}smtp\.hostname: localhost/,
+    );
   });
 
   it('grants least privilege: no wildcard actions, SES sending only from the configured identities', () => {
@@ -94,17 +200,19 @@ describe('CDK stack', () => {
     expect(JSON.stringify(sesStatement.Resource)).not.toContain('"*"');
   });
 
-  it('keeps secrets out of the template and out of environment variables', () => {
+  it('keeps secrets out of the template and out of environment variables; the token keys survive the stack', () => {
     expect(json).not.toMatch(/FAIRSEND__tokens/);
     expect(json).not.toContain('generated in Secrets Manager at deploy time');
-    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as {
-      Properties: { Environment: { Variables: Record<string, unknown> } };
-    };
-    const config = JSON.parse(fn.Properties.Environment.Variables.FAIRSEND_CONFIG_JSON as string);
-    expect(config.tokens.keys).toEqual({});
-    expect(config.smtpUsers).toEqual({});
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'k1' }),
-    });
+    expect(json).not.toMatch(/scrypt\$\d+\$/);
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      const vars = (fn as { Properties: { Environment?: { Variables: Record<string, unknown> } } }).Properties
+        .Environment?.Variables;
+      expect(Object.keys(vars ?? {})).not.toContain('FAIRSEND_CONFIG_JSON');
+    }
+    const tokenSecret = Object.values(template.findResources('AWS::SecretsManager::Secret')).find((s) =>
+      JSON.stringify(s).includes('GenerateStringKey'),
+    ) as { DeletionPolicy: string; Properties: { GenerateSecretString: { GenerateStringKey: string } } };
+    expect(tokenSecret.Properties.GenerateSecretString.GenerateStringKey).toBe('k1');
+    expect(tokenSecret.DeletionPolicy).toBe('Retain');
   });
 });
