@@ -16,10 +16,9 @@ import type { Logger } from '../shared/log.ts';
 import { decoyHash, verifyPassword } from '../shared/password.ts';
 import { checkEnvelopeSender, checkHeaderSenders, checkRecipient } from '../shared/rules/envelope.ts';
 import { matchingFor, oppositionVerdict } from '../shared/rules/opposition.ts';
-import type { BlockedSend, BlockedSendLog } from '../shared/stores/blocked-sends.ts';
-import type { ContactStore } from '../shared/stores/contacts.ts';
-import type { Opposition, OppositionList } from '../shared/stores/opposition-list.ts';
-import type { SendLog } from '../shared/stores/send-log.ts';
+import type { BlockedSend } from '../shared/stores/blocked-sends.ts';
+import type { Stores } from '../shared/stores/index.ts';
+import type { Opposition } from '../shared/stores/opposition-list.ts';
 import { defer, type Refusal, reject } from '../shared/verdict.ts';
 import { ConnectionLimits } from './connection-limits.ts';
 import { DataBudget } from './data-budget.ts';
@@ -34,13 +33,9 @@ import { replyFor, SmtpReply } from './smtp-replies.ts';
 import { SubmissionServer } from './submission-server.ts';
 import { parseSubmitted } from './submitted-message.ts';
 
-export interface RelayDependencies {
+export interface RelayDependencies extends Stores {
   config: FairsendConfig;
   tls: { key: Buffer | string; cert: Buffer | string };
-  oppositions: OppositionList;
-  blockedSends: BlockedSendLog;
-  sendLog: SendLog;
-  contacts: ContactStore;
   sender: CopySender;
   log: Logger;
 }

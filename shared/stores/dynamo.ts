@@ -123,25 +123,54 @@ export async function ensureTables(client: DynamoDBDocumentClient, tables: Table
 }
 
 /**
- * Strongly consistent BatchGetItem over any number of keys: chunks of 100 (DynamoDB's limit),
- * retrying unprocessed keys a few times. Throws rather than return a partial answer.
+ * One read a caller needs from one table: its keys, and how to turn the items found into an
+ * answer. Several of them, on several tables, go out as one BatchGetItem (`batchRead`), so the
+ * relay reads contacts, already-sent copies and oppositions for a message in one round trip.
  */
-export async function batchGetAll(
+export interface ReadRequest<T> {
+  table: string;
+  keys: { pk: string; sk: string }[];
+  parse(items: Record<string, unknown>[]): T;
+}
+
+type Answers<R extends readonly ReadRequest<unknown>[]> = {
+  [K in keyof R]: R[K] extends ReadRequest<infer T> ? T : never;
+};
+
+/**
+ * Strongly consistent BatchGetItem across tables: keys deduplicated, 100 a call (DynamoDB's
+ * limit), unprocessed keys retried a few times; throws rather than answer with part of it.
+ */
+export async function batchRead<const R extends readonly ReadRequest<unknown>[]>(
   db: DynamoDBDocumentClient,
-  table: string,
-  keys: Record<string, unknown>[],
-): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  for (let i = 0; i < keys.length; i += 100) {
-    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
-    for (let attempt = 0; pending && pending.length > 0; attempt++) {
-      if (attempt > 5) throw incompleteBatch('batch read', 'keys');
-      const out: BatchGetCommandOutput = await db.send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
-      );
-      items.push(...(out.Responses?.[table] ?? []));
-      pending = out.UnprocessedKeys?.[table]?.Keys;
+  requests: R,
+): Promise<Answers<R>> {
+  const id = (table: string, key: { pk: unknown; sk: unknown }) => `${table}\0${String(key.pk)}\0${String(key.sk)}`;
+  const wanted = new Map<string, { table: string; key: { pk: string; sk: string } }>();
+  for (const request of requests)
+    for (const key of request.keys) wanted.set(id(request.table, key), { table: request.table, key });
+  const found = new Map<string, Record<string, unknown>>();
+  let pending = [...wanted.values()];
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt > 5) throw incompleteBatch('batch read', 'keys');
+    const next: typeof pending = [];
+    for (let i = 0; i < pending.length; i += 100) {
+      const RequestItems: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> = {};
+      for (const { table, key } of pending.slice(i, i + 100)) {
+        RequestItems[table] ??= { Keys: [], ConsistentRead: true };
+        RequestItems[table].Keys.push(key);
+      }
+      const out: BatchGetCommandOutput = await db.send(new BatchGetCommand({ RequestItems }));
+      for (const [table, items] of Object.entries(out.Responses ?? {})) {
+        for (const item of items) found.set(id(table, item as { pk: unknown; sk: unknown }), item);
+      }
+      for (const [table, unprocessed] of Object.entries(out.UnprocessedKeys ?? {})) {
+        for (const key of unprocessed.Keys ?? []) next.push({ table, key: key as { pk: string; sk: string } });
+      }
     }
+    pending = next;
   }
-  return items;
+  return requests.map((request) =>
+    request.parse(request.keys.map((key) => found.get(id(request.table, key))).filter((item) => item !== undefined)),
+  ) as Answers<R>;
 }

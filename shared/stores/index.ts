@@ -1,9 +1,10 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type BlockedSendLog, DynamoBlockedSendLog } from './blocked-sends.ts';
 import { type ContactStore, DynamoContactStore } from './contacts.ts';
-import type { TableNames } from './dynamo.ts';
+import { batchRead, type ReadRequest, type TableNames } from './dynamo.ts';
 import { DynamoOppositionList, type OppositionList } from './opposition-list.ts';
 import { DynamoSendLog, type SendLog } from './send-log.ts';
+import { storeError } from './store-error.ts';
 
 /** Every store, wired to its table: the one place the relay, the Lambdas, the CLI and the local stack get them. */
 export interface Stores {
@@ -11,6 +12,8 @@ export interface Stores {
   blockedSends: BlockedSendLog;
   sendLog: SendLog;
   contacts: ContactStore;
+  /** Reads of several stores in one BatchGetItem; a service failure is a StoreUnavailableError. */
+  read<const R extends readonly ReadRequest<unknown>[]>(requests: R): ReturnType<typeof batchRead<R>>;
 }
 
 export function createStores(db: DynamoDBDocumentClient, tables: TableNames) {
@@ -19,5 +22,12 @@ export function createStores(db: DynamoDBDocumentClient, tables: TableNames) {
     blockedSends: new DynamoBlockedSendLog(db, tables.blockedSends),
     sendLog: new DynamoSendLog(db, tables.sendLog),
     contacts: new DynamoContactStore(db, tables.contacts),
+    read: async <const R extends readonly ReadRequest<unknown>[]>(requests: R) => {
+      try {
+        return await batchRead(db, requests);
+      } catch (err) {
+        throw storeError('batch read', err);
+      }
+    },
   } satisfies Stores;
 }

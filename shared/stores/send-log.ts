@@ -6,7 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { batchGetAll } from './dynamo.ts';
+import { batchRead, type ReadRequest } from './dynamo.ts';
 import { incompleteBatch, isConditionFailed, storeError } from './store-error.ts';
 
 /**
@@ -36,6 +36,8 @@ export type SentCopy = z.infer<typeof sentCopySchema>;
 export interface SendLog {
   /** Recipients of this idempotency key SES already accepted (recipient → SES message id). */
   alreadySent(key: string, recipients: string[], notBefore: Date): Promise<Map<string, string>>;
+  /** The same read, to go out with others in one batch (`batchRead`). */
+  alreadySentRequest(key: string, recipients: string[], notBefore: Date): ReadRequest<Map<string, string>>;
   record(copy: SentCopy): Promise<void>;
   history(controller: string, recipient: string): Promise<SentCopy[]>;
   /** The controller that sent this SES message (for feedback without tags). */
@@ -51,16 +53,22 @@ export class DynamoSendLog implements SendLog {
     private readonly table: string,
   ) {}
 
-  async alreadySent(key: string, recipients: string[], notBefore: Date): Promise<Map<string, string>> {
+  alreadySentRequest(key: string, recipients: string[], notBefore: Date): ReadRequest<Map<string, string>> {
     const cutoff = notBefore.toISOString();
+    return {
+      table: this.table,
+      keys: recipients.map((r) => ({ pk: `idem#${key}`, sk: r })),
+      parse: (items) => {
+        const copies = items.map((item) => sentCopySchema.parse(item)).filter((copy) => copy.at >= cutoff);
+        return new Map(copies.map((copy) => [copy.recipient, copy.sesMessageId]));
+      },
+    };
+  }
+
+  async alreadySent(key: string, recipients: string[], notBefore: Date): Promise<Map<string, string>> {
     try {
-      const items = await batchGetAll(
-        this.db,
-        this.table,
-        recipients.map((r) => ({ pk: `idem#${key}`, sk: r })),
-      );
-      const copies = items.map((item) => sentCopySchema.parse(item)).filter((copy) => copy.at >= cutoff);
-      return new Map(copies.map((copy) => [copy.recipient, copy.sesMessageId]));
+      const [found] = await batchRead(this.db, [this.alreadySentRequest(key, recipients, notBefore)]);
+      return found;
     } catch (err) {
       throw storeError('send-log lookup', err);
     }
