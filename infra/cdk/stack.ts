@@ -108,6 +108,17 @@ export class FairsendStack extends Stack {
       alarm.addAlarmAction(new cwActions.SnsAction(alarms));
       return alarm;
     };
+    /** An alarm as soon as the metric reaches `threshold` in one period, sent to the alarm topic. */
+    const alarmAt = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) =>
+      notify(
+        new cloudwatch.Alarm(this, id, {
+          metric,
+          threshold,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          alarmDescription: description,
+        }),
+      );
     const retention = retentionFor(config.deploy.logRetentionDays);
 
     // SES: configuration set, events to SNS, reputation alarms.
@@ -122,19 +133,11 @@ export class FairsendStack extends Stack {
       events: [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.DELIVERY],
     });
     const reputationAlarm = (id: string, metricName: string, threshold: number, description: string) =>
-      notify(
-        new cloudwatch.Alarm(this, id, {
-          metric: new cloudwatch.Metric({
-            namespace: 'AWS/SES',
-            metricName,
-            period: Duration.hours(1),
-            statistic: 'Average',
-          }),
-          threshold,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          alarmDescription: description,
-        }),
+      alarmAt(
+        id,
+        new cloudwatch.Metric({ namespace: 'AWS/SES', metricName, period: Duration.hours(1), statistic: 'Average' }),
+        threshold,
+        description,
       );
     reputationAlarm(
       'BounceRateAlarm',
@@ -175,15 +178,7 @@ export class FairsendStack extends Stack {
         ...options,
       });
       tokenKeys.grantRead(f);
-      notify(
-        new cloudwatch.Alarm(this, `${id}Errors`, {
-          metric: f.metricErrors({ period: Duration.minutes(5) }),
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          alarmDescription: `Fairsend ${entry} function errors`,
-        }),
-      );
+      alarmAt(`${id}Errors`, f.metricErrors({ period: Duration.minutes(5) }), 1, `Fairsend ${entry} function errors`);
       return f;
     };
     /** A queue's dead letters are records that failed for good: someone must look (and redrive). */
@@ -193,14 +188,11 @@ export class FairsendStack extends Stack {
         enforceSSL: true,
         encryption: sqs.QueueEncryption.SQS_MANAGED,
       });
-      notify(
-        new cloudwatch.Alarm(this, `${id}Depth`, {
-          metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          alarmDescription: `${what} failed for good: see the README (redrive) before the queue's 14 days run out`,
-        }),
+      alarmAt(
+        `${id}Depth`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+        1,
+        `${what} failed for good: see the README (redrive) before the queue's 14 days run out`,
       );
       return queue;
     };

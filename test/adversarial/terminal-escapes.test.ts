@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { printable } from '../../shared/printable.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 /** What a sender writes in a subject or a Message-ID reaches the admin's terminal as text, never as a command. */
@@ -31,20 +30,7 @@ describe('terminal escapes', () => {
     });
     const configFile = join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify(stack.config));
-    // Asynchronously: DynamoDB (dynalite) answers from this very process.
-    const run = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'infra/cli.ts', 'blocked', '--controller', 'acme'],
-      {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          FAIRSEND_CONFIG: configFile,
-          FAIRSEND_DATA_DIR: join(dir, 'data'),
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        },
-      },
-    );
+    const run = await runCli(configFile, dir, 'blocked', '--controller', 'acme');
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('bob@client.example');
     for (const raw of ['\u001b', '\u0007', '\u202e']) expect(run.stdout).not.toContain(raw);

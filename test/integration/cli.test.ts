@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 /** The CLI as an admin types it: help, usage errors, paging, CSV files as Excel writes them. */
@@ -20,21 +19,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  // Asynchronously: DynamoDB (dynalite) answers from this very process.
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', 'infra/cli.ts', ...args], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      FAIRSEND_CONFIG: configFile,
-      FAIRSEND_DATA_DIR: join(dir, 'data'),
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+const cli = (...args: string[]) => runCli(configFile, dir, ...args);
 
 describe('fairsend CLI', () => {
   it('prints usage for --help, help and <command> --help, and exits 2 on an unknown option or command', async () => {
