@@ -5,6 +5,7 @@ import { loadRuntimeConfig, readSecretJson } from '../shared/runtime-config.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
 import { createStores } from '../shared/stores/index.ts';
 import { type ServerCertificate, serverCertificate } from '../shared/tls.ts';
+import { startHealthServer } from './health.ts';
 import { Relay } from './relay.ts';
 import { SesV2Sender } from './ses-sender.ts';
 
@@ -36,9 +37,15 @@ async function main(): Promise<void> {
     : serverCertificate(config.smtp.tls);
   const db = createDynamoClient(config.dynamodb);
   const sender = new SesV2Sender(config.ses);
-  const relay = new Relay({ config, tls, ...createStores(db, config.dynamodb.tables), sender, log });
+  const stores = createStores(db, config.dynamodb.tables);
+  const relay = new Relay({ config, tls, ...stores, sender, log });
   const addresses = await relay.listen();
-  log.info('relay.listening', { starttls: addresses.starttls.port, implicitTls: addresses.implicitTls.port });
+  const health = await startHealthServer(Number(process.env.FAIRSEND_HEALTH_PORT ?? 8080), stores.oppositions, log);
+  log.info('relay.listening', {
+    starttls: addresses.starttls.port,
+    implicitTls: addresses.implicitTls.port,
+    health: health.port,
+  });
 
   let current = tls.cert;
   const refresh = secrets
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => {
     log.info('relay.stopping', {});
     clearInterval(refresh);
+    health.server.close();
     relay.close().then(() => {
       sender.destroy();
       db.destroy();

@@ -32,6 +32,8 @@ import type { FairsendConfig } from '../../shared/config.ts';
 import { TABLE_SPECS } from '../../shared/stores/dynamo.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The relay's health endpoint (proxy/health.ts), for the load balancer. */
+const HEALTH_PORT = 8080;
 
 export interface FairsendStackProps extends StackProps {
   /** The validated config (the same schema as everywhere), without secrets. */
@@ -280,7 +282,11 @@ export class FairsendStack extends Stack {
         FAIRSEND_SMTP_USERS_SECRET: smtpUserHashes.secretArn,
         FAIRSEND_TLS_SECRET: tlsSecret.secretArn,
       },
-      portMappings: [{ containerPort: config.smtp.starttlsPort }, { containerPort: config.smtp.implicitTlsPort }],
+      portMappings: [
+        { containerPort: config.smtp.starttlsPort },
+        { containerPort: config.smtp.implicitTlsPort },
+        { containerPort: HEALTH_PORT },
+      ],
       stopTimeout: Duration.seconds(Math.ceil(config.smtp.closeTimeoutMs / 1000) + 5),
     });
     tokenKeys.grantRead(task.taskRole);
@@ -332,11 +338,18 @@ export class FairsendStack extends Stack {
         port,
         protocol: elbv2.Protocol.TCP,
         targets: [service.loadBalancerTarget({ containerName: 'relay', containerPort: port })],
-        healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10) },
+        // Healthy only when the relay can read the opposition list (proxy/health.ts); the SMTP ports get no probes.
+        healthCheck: {
+          protocol: elbv2.Protocol.HTTP,
+          port: String(HEALTH_PORT),
+          path: '/healthz',
+          interval: Duration.seconds(10),
+        },
         deregistrationDelay: Duration.seconds(Math.ceil(config.smtp.closeTimeoutMs / 1000)),
       });
       service.connections.allowFrom(nlbGroup, ec2.Port.tcp(port), `SMTP ${name} from the NLB only`);
     }
+    service.connections.allowFrom(nlbGroup, ec2.Port.tcp(HEALTH_PORT), 'Health checks from the NLB');
     const scaling = service.autoScaleTaskCount({ minCapacity: relayTasks, maxCapacity: Math.max(1, relayTasks * 5) });
     scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
 

@@ -105,6 +105,12 @@ describe('CDK stack', () => {
     for (const port of [587, 465]) {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: port, Protocol: 'TCP' });
     }
+    // Healthy means "can read the opposition list", checked over HTTP, not an open SMTP port.
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      HealthCheckProtocol: 'HTTP',
+      HealthCheckPort: '8080',
+      HealthCheckPath: '/healthz',
+    });
     // No certificate yet (the demo): no task, so the first deploy completes; with one: the fleet.
     template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0, LaunchType: 'FARGATE' });
     prod.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2, LaunchType: 'FARGATE' });
