@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../../shared/errors.ts';
 import { configuredForDeploy } from './config.ts';
 import { FairsendStack } from './stack.ts';
@@ -15,6 +16,8 @@ try {
 const { config, sendingDomains, warnings } = deployed;
 for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
 const app = new App();
+// cdk-nag's AwsSolutions rules on every synth: a new finding fails it until fixed or acknowledged with a reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 new FairsendStack(app, 'Fairsend', {
   config,
   sendingDomains,

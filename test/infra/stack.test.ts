@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configuredForDeploy } from '../../infra/cdk/config.ts';
 import { FairsendStack } from '../../infra/cdk/stack.ts';
@@ -167,6 +168,18 @@ describe('CDK stack', () => {
         (table as { Properties: { DeletionProtectionEnabled?: boolean } }).Properties.DeletionProtectionEnabled,
       ).toBe(true);
     }
+  });
+
+  it("passes cdk-nag's AwsSolutions pack on the production example: every finding fixed or acknowledged with a reason", () => {
+    const example = configuredForDeploy({ ...process.env, FAIRSEND_CONFIG: PROD_EXAMPLE });
+    const nagged = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    new FairsendStack(nagged, 'Fairsend', {
+      config: example.config,
+      sendingDomains: example.sendingDomains,
+      env: { region: example.config.ses.region, account: '123456789012' },
+    });
+    Validations.of(nagged).addPlugins(new AwsSolutionsChecks(nagged));
+    expect(() => nagged.synth()).not.toThrow();
   });
 
   it('refuses to deploy a production config pointing at local stand-ins', () => {
