@@ -16,17 +16,18 @@ export type PolicyRule =
 export type PurposeRule = 'purpose:missing' | 'purpose:undeclared';
 export type MessageRule = 'message:malformed' | 'message:too-large' | 'directive:invalid';
 export type DeliveryRule = 'ses:temporary' | 'ses:permanent';
-export type ServiceRule =
+/** The service's own state (a store down, a deadline, a throttle): all of them may pass later. */
+export type TemporaryServiceRule =
   | 'store:unavailable'
   | 'internal:error'
   | 'user:removed'
-  | 'auth:failed'
   | 'auth:unavailable'
   | 'auth:throttled'
   | 'auth:too-many-failures'
   | 'storage:insufficient'
   | 'transaction:timeout'
   | 'recipient:too-many-refused';
+export type ServiceRule = TemporaryServiceRule | 'auth:failed';
 
 export type Rule =
   | SenderRule
@@ -39,18 +40,7 @@ export type Rule =
   | ServiceRule;
 
 /** The rules that can only defer: what they refuse may go through later. All others reject. */
-export type DeferRule =
-  | 'recipient:too-many'
-  | 'ses:temporary'
-  | 'store:unavailable'
-  | 'internal:error'
-  | 'user:removed'
-  | 'auth:unavailable'
-  | 'auth:throttled'
-  | 'auth:too-many-failures'
-  | 'storage:insufficient'
-  | 'transaction:timeout'
-  | 'recipient:too-many-refused';
+export type DeferRule = TemporaryServiceRule | 'recipient:too-many' | 'ses:temporary';
 export type RejectRule = Exclude<Rule, DeferRule>;
 
 /** A refusal: `reject` for good, `defer` until later. `reason` is the sentence the sender reads. */
