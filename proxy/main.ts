@@ -5,6 +5,7 @@ import { loadRuntimeConfig, readSecretJson } from '../shared/runtime-config.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
 import { createStores } from '../shared/stores/index.ts';
 import { type ServerCertificate, serverCertificate } from '../shared/tls.ts';
+import { startFleetRate } from './fleet-rate.ts';
 import { startHealthServer } from './health.ts';
 import { Relay } from './relay.ts';
 import { SesV2Sender } from './ses-sender.ts';
@@ -38,6 +39,16 @@ async function main(): Promise<void> {
   const db = createDynamoClient(config.dynamodb);
   const sender = new SesV2Sender(config.ses);
   const stores = createStores(db, config.dynamodb.tables);
+  const fleet = config.ses.fleetWide
+    ? startFleetRate({
+        registry: stores.fleet,
+        accountRate: config.ses.maxSendRate,
+        setRate: (rate) => sender.setRate(rate),
+        log,
+        intervalMs: config.ses.fleetHeartbeatMs,
+      })
+    : undefined;
+  await fleet?.ready;
   const relay = new Relay({ config, tls, ...stores, sender, log });
   const addresses = await relay.listen();
   const health = await startHealthServer(Number(process.env.FAIRSEND_HEALTH_PORT ?? 8080), stores.oppositions, log);
@@ -67,6 +78,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => {
     log.info('relay.stopping', {});
     clearInterval(refresh);
+    fleet?.stop();
     health.server.close();
     relay.close().then(() => {
       sender.destroy();

@@ -10,8 +10,25 @@ export class RateLimiter {
   private queue: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly perSecond: number) {
+  constructor(private perSecond: number) {
     this.tokens = Math.max(1, perSecond);
+  }
+
+  /** A new rate from now on (the fleet's share changed): tokens already earned are kept, up to the new burst. */
+  setRate(perSecond: number): void {
+    if (!(perSecond > 0) || perSecond === this.perSecond) return;
+    this.refill();
+    this.perSecond = perSecond;
+    this.tokens = Math.min(this.tokens, Math.max(1, perSecond));
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.schedule();
+    }
+  }
+
+  get rate(): number {
+    return this.perSecond;
   }
 
   take(): Promise<void> {

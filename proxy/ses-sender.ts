@@ -134,6 +134,11 @@ export class SesV2Sender implements CopySender {
     return out.MessageId;
   }
 
+  /** This process's share of the account's send rate (see proxy/fleet-rate.ts). */
+  setRate(perSecond: number): void {
+    this.limiter.setRate(perSecond);
+  }
+
   destroy(): void {
     this.client.destroy();
   }

@@ -150,8 +150,14 @@ export const configSchema = z
         region: z.string().min(1).default('eu-west-3'),
         endpoint: z.url().optional(),
         configurationSet: z.string().min(1).optional(),
-        /** SES account's maximum send rate (messages per second), enforced process-wide. */
+        /** SES account's maximum send rate (messages per second). */
         maxSendRate: z.number().positive().default(14),
+        /**
+         * Share maxSendRate among the relay processes alive (heartbeats in DynamoDB every
+         * fleetHeartbeatMs), so a fleet keeps to the account's rate; off: each process keeps all of it.
+         */
+        fleetWide: z.boolean().default(false),
+        fleetHeartbeatMs: positiveInt.min(100).default(15_000),
         /** Copies of one message sent at once. */
         sendConcurrency: positiveInt.max(50).default(10),
         requestTimeoutMs: positiveInt.default(15_000),

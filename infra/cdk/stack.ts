@@ -276,7 +276,8 @@ export class FairsendStack extends Stack {
       ),
       tokens: { ...config.tokens, keys: {} },
       smtp: { ...config.smtp, host: '0.0.0.0', tls: undefined },
-      ses: { ...config.ses, configurationSet: setName },
+      // Every task takes its share of the account's send rate (heartbeats in the send-log table).
+      ses: { ...config.ses, configurationSet: setName, fleetWide: true },
       deploy: undefined,
     };
     task.addContainer('relay', {
@@ -307,7 +308,7 @@ export class FairsendStack extends Stack {
     tlsSecret.grantRead(task.taskRole);
     grant(task.taskRole, oppositions, 'BatchGetItem');
     grant(task.taskRole, blockedSends, 'PutItem', 'UpdateItem');
-    grant(task.taskRole, sendLog, 'BatchGetItem', 'BatchWriteItem');
+    grant(task.taskRole, sendLog, 'BatchGetItem', 'BatchWriteItem', 'PutItem', 'Query');
     grant(task.taskRole, contacts, 'BatchGetItem', 'UpdateItem');
     task.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({

@@ -63,6 +63,12 @@ export class SesStandIn extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   /** Delay before answering, to model SES latency in benchmarks. */
   latencyMs = 0;
+  /** The account's send rate, as SES enforces it (one second's burst): above it, 429 throttling. 0: none. */
+  maxRate = 0;
+  /** Requests refused for the send rate. */
+  throttled = 0;
+  private rateTokens = 0;
+  private rateLast = 0;
 
   /** Copies accepted (also counted when not kept). */
   accepted = 0;
@@ -101,6 +107,17 @@ export class SesStandIn extends EventEmitter {
     }
   }
 
+  /** A token bucket like SES's: `maxRate` a second, a burst of one second's worth. */
+  private takeRateToken(): boolean {
+    const now = performance.now();
+    if (this.rateLast === 0) this.rateTokens = this.maxRate;
+    else this.rateTokens = Math.min(this.maxRate, this.rateTokens + ((now - this.rateLast) / 1000) * this.maxRate);
+    this.rateLast = now;
+    if (this.rateTokens < 1) return false;
+    this.rateTokens -= 1;
+    return true;
+  }
+
   injectFault(kind: FaultKind, count = 1, recipient?: string): void {
     this.faults.push({ kind, count, ...(recipient ? { recipient } : {}) });
   }
@@ -113,6 +130,7 @@ export class SesStandIn extends EventEmitter {
     this.messages.length = 0;
     this.requests = 0;
     this.accepted = 0;
+    this.throttled = 0;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
@@ -202,6 +220,10 @@ export class SesStandIn extends EventEmitter {
     ];
     if (destination.length === 0 || destination.length > 50) {
       return sesError(res, 400, 'BadRequestException', 'Destination must list 1 to 50 recipients');
+    }
+    if (this.maxRate > 0 && !this.takeRateToken()) {
+      this.throttled++;
+      return sesError(res, 429, 'TooManyRequestsException', 'Maximum sending rate exceeded.');
     }
     const index = this.faults.findIndex((f) => !f.recipient || destination.includes(f.recipient));
     const fault = this.faults[index];

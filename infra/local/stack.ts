@@ -4,8 +4,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createMailtoUnsubscribeHandler } from '../../lambdas/mailto-unsubscribe/handler.ts';
 import { createSesEventsHandler } from '../../lambdas/ses-events/handler.ts';
 import { createUnsubscribeHandler } from '../../lambdas/unsubscribe/handler.ts';
+import { startFleetRate } from '../../proxy/fleet-rate.ts';
 import { Relay, type RelayAddresses } from '../../proxy/relay.ts';
-import { type CopySender, SesV2Sender } from '../../proxy/ses-sender.ts';
+import { SesV2Sender } from '../../proxy/ses-sender.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { FeedbackProcessor } from '../../shared/feedback.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
@@ -93,8 +94,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if ((options.dynamodb ?? 'embedded') === 'embedded') await ensureTables(db, config.dynamodb.tables);
 
     const stores = createStores(db, config.dynamodb.tables);
-    const sender: CopySender & { destroy?: () => void } = new SesV2Sender(config.ses);
-    cleanups.push(async () => sender.destroy?.());
+    const sender = new SesV2Sender(config.ses);
+    cleanups.push(async () => sender.destroy());
+    if (config.ses.fleetWide) {
+      const fleet = startFleetRate({
+        registry: stores.fleet,
+        accountRate: config.ses.maxSendRate,
+        setRate: (rate) => sender.setRate(rate),
+        log,
+        intervalMs: config.ses.fleetHeartbeatMs,
+      });
+      cleanups.push(async () => fleet.stop());
+      await fleet.ready;
+    }
 
     const relay = new Relay({ config, tls: options.tls, ...stores, sender, log });
     const smtp = await relay.listen();

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type BlockedSendLog, DynamoBlockedSendLog } from './blocked-sends.ts';
 import { type ContactStore, DynamoContactStore } from './contacts.ts';
 import { batchRead, type ReadRequest, type TableNames } from './dynamo.ts';
+import { DynamoFleetRegistry, type FleetRegistry } from './fleet.ts';
 import { DynamoOppositionList, type OppositionList } from './opposition-list.ts';
 import { DynamoSendLog, type SendLog } from './send-log.ts';
 import { storeError } from './store-error.ts';
@@ -12,6 +13,7 @@ export interface Stores {
   blockedSends: BlockedSendLog;
   sendLog: SendLog;
   contacts: ContactStore;
+  fleet: FleetRegistry;
   /** Reads of several stores in one BatchGetItem; a service failure is a StoreUnavailableError. */
   read<const R extends readonly ReadRequest<unknown>[]>(requests: R): ReturnType<typeof batchRead<R>>;
 }
@@ -22,6 +24,7 @@ export function createStores(db: DynamoDBDocumentClient, tables: TableNames) {
     blockedSends: new DynamoBlockedSendLog(db, tables.blockedSends),
     sendLog: new DynamoSendLog(db, tables.sendLog),
     contacts: new DynamoContactStore(db, tables.contacts),
+    fleet: new DynamoFleetRegistry(db, tables.sendLog),
     read: async <const R extends readonly ReadRequest<unknown>[]>(requests: R) => {
       try {
         return await batchRead(db, requests);

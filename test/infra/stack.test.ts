@@ -143,6 +143,8 @@ describe('CDK stack', () => {
     const env = task.Properties.ContainerDefinitions[0]!.Environment;
     const relayConfig = JSON.parse(env.find((e) => e.Name === 'FAIRSEND_CONFIG_JSON')!.Value as string);
     expect(relayConfig.ses.configurationSet).toBe('fairsend');
+    // The fleet shares the account's send rate.
+    expect(relayConfig.ses.fleetWide).toBe(true);
     expect(JSON.stringify(relayConfig)).not.toMatch(/scrypt\$\d+\$/);
     expect(env.map((e) => e.Name)).toEqual(
       expect.arrayContaining(['FAIRSEND_SMTP_USERS_SECRET', 'FAIRSEND_TLS_SECRET', 'FAIRSEND_TOKEN_KEYS_SECRET']),
