@@ -22,7 +22,7 @@ import { issueToken } from '../shared/unsubscribe-token.ts';
 import { defer, type Refusal, type Rule, reject } from '../shared/verdict.ts';
 import { type CopyOutcome, type Delivery, type DeliveryPlan, deliveryVerdict } from './delivery.ts';
 import { mapBounded } from './map-bounded.ts';
-import { recordRefusal } from './refusal-log.ts';
+import { recordRefusal, recordReviews } from './refusal-log.ts';
 import { replyFor } from './smtp-replies.ts';
 import type { SubmittedMessage } from './submitted-message.ts';
 
@@ -367,7 +367,7 @@ export class MessagePipeline {
     return { parts: renderCopyParts(template, footer, headers), copyId };
   }
 
-  private async review(
+  private review(
     input: PipelineInput,
     purposeId: string,
     entries: { recipient: string; outcome: 'blocked' | 'flagged'; rule: Rule; reason: string }[],
@@ -375,25 +375,18 @@ export class MessagePipeline {
     /** The Message-ID the copies went out with (Fairsend's own when the client sent none). */
     messageId = input.message.messageId,
   ): Promise<void> {
-    const { message } = input;
-    await Promise.all(
-      entries.map((entry) =>
-        this.stores.blockedSends
-          .record({
-            controller: input.entry.controller,
-            user: input.user,
-            mailFrom: input.mailFrom,
-            recipient: entry.recipient,
-            outcome: entry.outcome,
-            rule: entry.rule,
-            reason: entry.reason,
-            reply: entry.outcome === 'blocked' ? reply : undefined,
-            purpose: purposeId,
-            subject: message.subject,
-            messageId,
-          })
-          .catch((err: unknown) => this.log.error('blocked-send.unrecorded', { recipient: entry.recipient, err })),
-      ),
+    return recordReviews(
+      this.stores.blockedSends,
+      this.log,
+      {
+        controller: input.entry.controller,
+        user: input.user,
+        mailFrom: input.mailFrom,
+        purpose: purposeId,
+        subject: input.message.subject,
+        messageId,
+      },
+      entries.map((entry) => ({ ...entry, ...(reply ? { reply } : {}) })),
     );
   }
 
