@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { NormalisedAddress } from '../shared/address.ts';
-import type { FairsendConfig, Purpose, SmtpUser } from '../shared/config.ts';
-import { type Directives, readDirectives } from '../shared/directives.ts';
+import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
+import { readDirectives } from '../shared/directives.ts';
 import { StoreUnavailableError } from '../shared/errors.ts';
 import { renderFooter } from '../shared/footer.ts';
 import type { Logger } from '../shared/log.ts';
@@ -9,12 +9,12 @@ import { listUnsubscribeHeaders, unsubscribeUrl } from '../shared/mime/list-unsu
 import { buildRefusalNotice, type NotSent } from '../shared/mime/refusal-notice.ts';
 import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
 import { displayNameDecision } from '../shared/rules/envelope.ts';
-import { footerFacts } from '../shared/rules/footer-facts.ts';
+import { type FooterFacts, footerFacts } from '../shared/rules/footer-facts.ts';
 import { matchingFor, oppositionVerdict } from '../shared/rules/opposition.ts';
 import { resolvePurpose } from '../shared/rules/purpose.ts';
 import { consumerDomains, evaluateRecipient, type PolicyDecision } from '../shared/rules/recipient-policy.ts';
 import type { BlockedSendLog } from '../shared/stores/blocked-sends.ts';
-import type { Contact, ContactStore } from '../shared/stores/contacts.ts';
+import type { ContactStore } from '../shared/stores/contacts.ts';
 import type { Stores } from '../shared/stores/index.ts';
 import type { OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
@@ -147,9 +147,12 @@ export class MessagePipeline {
 
     const displayName = displayNameDecision(message.fromMailboxes, config.policy.addressLikeDisplayName);
     const decisions = new Map<string, PolicyDecision[]>();
+    // What each footer will say, decided once: the policy asks whether a source is known, the copy says it.
+    const factsOf = new Map<string, FooterFacts>();
     for (const recipient of recipients) {
       const contact = contacts.get(recipient.address);
       const facts = footerFacts(controller, purpose, contact, directives);
+      factsOf.set(recipient.address, facts);
       const found = evaluateRecipient(
         { recipient, purposeId, purpose, contact, hasDataSource: Boolean(facts.source) },
         this.consumers,
@@ -212,9 +215,7 @@ export class MessagePipeline {
           this.copyFor(template, {
             controllerId: entry.controller,
             recipient,
-            contact: contacts.get(recipient),
-            directives,
-            purpose,
+            facts: factsOf.get(recipient)!,
             firstContact: firstContact.get(recipient) ?? false,
           }),
       })),
@@ -334,15 +335,13 @@ export class MessagePipeline {
     input: {
       controllerId: string;
       recipient: string;
-      contact: Contact | undefined;
-      directives: Directives;
-      purpose: Purpose;
+      facts: FooterFacts;
       firstContact: boolean;
     },
   ): { parts: Buffer[]; copyId: string } {
     const { config } = this;
     const controller = config.controllers[input.controllerId]!;
-    const facts = footerFacts(controller, input.purpose, input.contact, input.directives);
+    const { facts } = input;
     const copyId = randomBytes(9).toString('base64url');
     const token = issueToken(config.tokens, {
       controller: input.controllerId,
