@@ -17,43 +17,30 @@ describe('the fleet share of the SES send rate', () => {
       live: async () => live,
     };
     const limiter = new RateLimiter(30);
-    const fleet = startFleetRate({
-      registry,
-      accountRate: 30,
-      setRate: (r) => limiter.setRate(r),
-      log: silentLogger,
-      intervalMs: 60_000,
-      taskId: 'task-a',
-    });
-    await fleet.ready;
-    fleet.stop();
+    /** One tick of a fleet share for this process, then stopped. */
+    const tick = async (taskId?: string) => {
+      const fleet = startFleetRate({
+        registry,
+        accountRate: 30,
+        setRate: (r) => limiter.setRate(r),
+        log: silentLogger,
+        intervalMs: 60_000,
+        ...(taskId ? { taskId } : {}),
+      });
+      await fleet.ready;
+      fleet.stop();
+    };
+    await tick('task-a');
     expect(beats).toEqual(['task-a']);
     expect(limiter.rate).toBe(10);
 
     live = 0; // its own heartbeat not yet visible: never divide by zero, never more than the account
-    broken = false;
-    const alone = startFleetRate({
-      registry,
-      accountRate: 30,
-      setRate: (r) => limiter.setRate(r),
-      log: silentLogger,
-      intervalMs: 60_000,
-    });
-    await alone.ready;
-    alone.stop();
+    await tick();
     expect(limiter.rate).toBe(30);
 
     live = 5;
     broken = true;
-    const failing = startFleetRate({
-      registry,
-      accountRate: 30,
-      setRate: (r) => limiter.setRate(r),
-      log: silentLogger,
-      intervalMs: 60_000,
-    });
-    await failing.ready;
-    failing.stop();
+    await tick();
     expect(limiter.rate).toBe(30);
   });
 });
