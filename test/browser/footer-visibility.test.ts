@@ -1,31 +1,15 @@
-import { mkdirSync } from 'node:fs';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../infra/local/stack.ts';
-import { browserAvailable, launchChromium } from '../helpers/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { browserAvailable, SCREENSHOTS, useBrowserStack } from '../helpers/browser.ts';
 import { sendWithNodemailer } from '../helpers/smtp.ts';
-import { startTestStack } from '../helpers/stack.ts';
 
 /**
  * The footer as the recipient sees it: copies of adversarial layouts, sent through the relay,
  * rendered in Chromium. The footer's text and its unsubscribe link must be rendered, not
  * display:none, not zero-size, not transparent, and the link must be the element under a click.
  */
-const SCREENSHOTS = 'test-results/screenshots';
-let stack: LocalStack;
-let browser: Browser;
-beforeAll(async () => {
-  if (!browserAvailable) return;
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  stack = await startTestStack();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = useBrowserStack();
 
 const LAYOUTS: { name: string; html: string }[] = [
   {
@@ -77,11 +61,11 @@ describe.skipIf(!browserAvailable)('the footer is visible where the recipient re
     })
       .compile()
       .build();
-    stack.ses!.clear();
-    const info = await sendWithNodemailer(stack, { from: 'alice@acme.example', to: ['bob@client.example'], raw });
+    env.stack.ses!.clear();
+    const info = await sendWithNodemailer(env.stack, { from: 'alice@acme.example', to: ['bob@client.example'], raw });
     expect(info.response).toMatch(/^250 /);
-    const copy = await simpleParser(stack.ses!.messages[0]!.raw);
-    const page = await browser.newPage({ viewport: { width: 800, height: 900 }, javaScriptEnabled: false });
+    const copy = await simpleParser(env.stack.ses!.messages[0]!.raw);
+    const page = await env.browser.newPage({ viewport: { width: 800, height: 900 }, javaScriptEnabled: false });
     try {
       await page.setContent(String(copy.html));
       const link = page.locator('a', { hasText: 'Se désinscrire en un clic' });

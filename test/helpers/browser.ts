@@ -1,5 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { startTestStack } from './stack.ts';
 
 /** Debian's Chromium (`apt-get install chromium`); playwright never downloads a browser here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,4 +25,26 @@ export function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/** Where the browser tests leave screenshots of what a person sees. */
+export const SCREENSHOTS = 'test-results/screenshots';
+
+/**
+ * A local stack and Chromium for one browser test file: started before its tests (when Chromium
+ * is there), stopped after them. The returned object is filled in by then.
+ */
+export function useBrowserStack(): { stack: LocalStack; browser: Browser } {
+  const env = {} as { stack: LocalStack; browser: Browser };
+  beforeAll(async () => {
+    if (!browserAvailable) return;
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    env.stack = await startTestStack();
+    env.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.stack?.stop();
+  });
+  return env;
 }
