@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { normaliseAddress, normaliseDomain } from '../shared/address.ts';
 import type { FairsendConfig } from '../shared/config.ts';
+import { importContacts } from '../shared/contacts-import.ts';
 import { ConfigError, StoreUnavailableError } from '../shared/errors.ts';
 import { hashPassword } from '../shared/password.ts';
 import { printableLines } from '../shared/printable.ts';
@@ -12,7 +13,6 @@ import { createDynamoClient } from '../shared/stores/dynamo.ts';
 import { createStores } from '../shared/stores/index.ts';
 import { domainSubject, type Opposition } from '../shared/stores/opposition-list.ts';
 import type { SentCopy } from '../shared/stores/send-log.ts';
-import { importContacts } from './contacts-import.ts';
 import { loadLocalConfig } from './local/local-config.ts';
 
 /** Every line the CLI prints goes through printableLines: data from mail cannot drive the admin's terminal. */

@@ -1,3 +1,5 @@
+import { ConsoleAuth } from '../shared/console/auth.ts';
+import { ConsoleService } from '../shared/console/service.ts';
 import { FeedbackProcessor } from '../shared/feedback.ts';
 import { createLogger } from '../shared/log.ts';
 import { loadRuntimeConfig } from '../shared/runtime-config.ts';
@@ -17,10 +19,13 @@ async function wire() {
   const config = await loadRuntimeConfig({ ...process.env, FAIRSEND_CONFIG_JSON: process.env.FAIRSEND_CONFIG_JSON });
   const log = createLogger();
   const db = createDynamoClient(config.dynamodb);
-  const { oppositions, sendLog } = createStores(db, config.dynamodb.tables);
+  const stores = createStores(db, config.dynamodb.tables);
+  const { oppositions, sendLog } = stores;
   return {
     config,
     log,
+    console: new ConsoleService(config, stores),
+    consoleAuth: new ConsoleAuth(stores.admin),
     unsubscribe: new UnsubscribeService(config, oppositions),
     feedback: new FeedbackProcessor(config, oppositions, sendLog, log),
   };

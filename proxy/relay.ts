@@ -16,6 +16,7 @@ import type { Logger } from '../shared/log.ts';
 import { decoyHash, verifyPassword } from '../shared/password.ts';
 import { checkEnvelopeSender, checkHeaderSenders, checkRecipient } from '../shared/rules/envelope.ts';
 import { matchingFor, oppositionVerdict } from '../shared/rules/opposition.ts';
+import { SmtpUserDirectory } from '../shared/smtp-users.ts';
 import type { BlockedSend } from '../shared/stores/blocked-sends.ts';
 import type { Stores } from '../shared/stores/index.ts';
 import type { Opposition } from '../shared/stores/opposition-list.ts';
@@ -38,6 +39,8 @@ export interface RelayDependencies extends Stores {
   tls: { key: Buffer | string; cert: Buffer | string };
   sender: CopySender;
   log: Logger;
+  /** Who may log in; by default the config's users and those managed in the console. */
+  users?: SmtpUserDirectory;
 }
 
 /** What one mail transaction learned at RCPT, for DATA, and its deadline. */
@@ -77,6 +80,9 @@ export class Relay {
   private readonly limits: ConnectionLimits;
   private readonly logins: LoginThrottle;
   private readonly dataBudget: DataBudget;
+  readonly users: SmtpUserDirectory;
+  /** When each user's last successful login was recorded (at most once a minute each). */
+  private readonly loginRecorded = new Map<string, number>();
 
   constructor(private readonly deps: RelayDependencies) {
     const { smtp, ses } = deps.config;
@@ -90,6 +96,7 @@ export class Relay {
     this.limits = new ConnectionLimits(smtp.maxConnections, smtp.maxConnectionsPerIp);
     this.logins = new LoginThrottle(smtp.loginThrottle);
     this.dataBudget = new DataBudget(smtp.maxDataBytesInFlight);
+    this.users = deps.users ?? new SmtpUserDirectory(deps.config.smtpUsers, deps.admin, deps.log, smtp.userRefreshMs);
     const common = {
       name: smtp.hostname,
       banner: 'Fairsend submission service',
@@ -128,6 +135,7 @@ export class Relay {
   }
 
   async listen(): Promise<RelayAddresses> {
+    await this.users.start();
     const { host, starttlsPort, implicitTlsPort } = this.deps.config.smtp;
     const listen = (server: SubmissionServer, port: number) =>
       new Promise<AddressInfo>((resolve, reject) => {
@@ -156,15 +164,26 @@ export class Relay {
 
   /** Stops accepting connections; transactions under way get closeTimeoutMs to finish. */
   async close(): Promise<void> {
+    this.users.stop();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
   /** The session's user, or the refusal to give if the configuration no longer has them. */
   private user(session: SMTPServerSession): { name: string; entry: SmtpUser } {
     const name = String(session.user);
-    const entry = this.deps.config.smtpUsers[name];
-    if (!entry) throw replyFor(defer('user:removed', 'your user was removed from the configuration'));
+    const entry = this.users.get(name);
+    if (!entry) throw replyFor(defer('user:removed', 'your user was removed or disabled'));
     return { name, entry };
+  }
+
+  /** What the console shows of a user's logins; a failed write changes nothing for the client. */
+  private recordLogin(name: string, ok: boolean, ip: string): void {
+    const now = Date.now();
+    if (ok && now - (this.loginRecorded.get(name) ?? 0) < 60_000) return;
+    if (ok) this.loginRecorded.set(name, now);
+    this.deps.admin
+      .recordSmtpLogin(name, ok, ip, new Date(now).toISOString())
+      .catch((err: unknown) => this.deps.log.warn('smtp.login-unrecorded', { err }));
   }
 
   private state(session: SMTPServerSession): ConnectionState {
@@ -193,9 +212,7 @@ export class Relay {
     const username = auth.username ?? '';
     const password = auth.password ?? '';
     const ip = session.remoteAddress;
-    const entry = Object.hasOwn(this.deps.config.smtpUsers, username)
-      ? this.deps.config.smtpUsers[username]
-      : undefined;
+    const entry = this.users.get(username);
     const throttle = this.logins.check(ip, username);
     if (!throttle.allowed) {
       this.deps.log.warn('smtp.auth-throttled', { ip, user: loggableUser(username, Boolean(entry)) });
@@ -210,6 +227,7 @@ export class Relay {
       return;
     }
     if (entry && this.authCache.has(username, password, entry.passwordHash)) {
+      this.recordLogin(username, true, ip);
       callback(null, { user: username });
       return;
     }
@@ -218,8 +236,10 @@ export class Relay {
       (ok) => {
         if (ok && entry) {
           this.authCache.remember(username, password, entry.passwordHash);
+          this.recordLogin(username, true, ip);
           return callback(null, { user: username });
         }
+        if (entry) this.recordLogin(username, false, ip);
         const state = this.state(session);
         state.failedLogins++;
         const delay = this.logins.fail(ip, username);

@@ -17,7 +17,7 @@ export type Language = z.infer<typeof language>;
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes (max 63)');
 
-const senderPattern = z.string().refine((value) => {
+export const senderPattern = z.string().refine((value) => {
   return value.includes('@') ? normaliseAddress(value) !== null : normaliseDomain(value) !== null;
 }, 'must be an address (alice@acme.example) or a domain (acme.example)');
 
@@ -83,6 +83,10 @@ const tableNames = z.object({
   blockedSends: z.string().min(3).default('fairsend-blocked-sends'),
   sendLog: z.string().min(3).default('fairsend-send-log'),
   contacts: z.string().min(3).default('fairsend-contacts'),
+  /** Console accounts and sessions, and SMTP users managed in the console. */
+  admin: z.string().min(3).default('fairsend-admin'),
+  /** The audit trail: append-only. */
+  audit: z.string().min(3).default('fairsend-audit'),
 });
 
 export const configSchema = z
@@ -131,6 +135,8 @@ export const configSchema = z
             maxDelayMs: z.number().int().min(0).max(30_000).default(4000),
           })
           .prefault({}),
+        /** How often each relay reads the SMTP users managed in the console. */
+        userRefreshMs: positiveInt.min(100).default(5000),
         socketTimeoutMs: positiveInt.default(60_000),
         /** smtp-server's early-talker delay before the greeting; useless on authenticated submission. */
         greetingDelayMs: z.number().int().min(0).max(10_000).default(0),
@@ -284,36 +290,45 @@ export const configSchema = z
       }
     }
     for (const [user, entry] of Object.entries(config.smtpUsers)) {
-      const controller = config.controllers[entry.controller];
-      if (!controller) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['smtpUsers', user, 'controller'],
-          message: `unknown controller "${entry.controller}" (known: ${known})`,
-        });
-        continue;
+      for (const problem of smtpUserProblems(config, entry)) {
+        ctx.addIssue({ code: 'custom', path: ['smtpUsers', user, ...problem.path], message: problem.message });
       }
-      if (entry.defaultPurpose) {
-        const purpose = config.purposes[entry.defaultPurpose];
-        if (!purpose || purpose.controller !== entry.controller) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['smtpUsers', user, 'defaultPurpose'],
-            message: `no purpose "${entry.defaultPurpose}" for controller "${entry.controller}"`,
-          });
-        }
-      }
-      entry.allowedFrom.forEach((pattern, index) => {
-        if (!senderWithin(pattern, controller.allowedSenders)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['smtpUsers', user, 'allowedFrom', index],
-            message: `"${pattern}" is not within controller "${entry.controller}"'s allowedSenders`,
-          });
-        }
+    }
+  });
+
+/**
+ * What is wrong with an SMTP user given this config's controllers and purposes: the config file's
+ * check and the console's, so a user added in the console obeys the same rules.
+ */
+export function smtpUserProblems(
+  config: Pick<z.infer<typeof configSchema>, 'controllers' | 'purposes'>,
+  entry: Pick<SmtpUser, 'controller' | 'defaultPurpose' | 'allowedFrom'>,
+): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const controller = config.controllers[entry.controller];
+  if (!controller) {
+    const known = Object.keys(config.controllers).join(', ');
+    return [{ path: ['controller'], message: `unknown controller "${entry.controller}" (known: ${known})` }];
+  }
+  if (entry.defaultPurpose) {
+    const purpose = config.purposes[entry.defaultPurpose];
+    if (!purpose || purpose.controller !== entry.controller) {
+      problems.push({
+        path: ['defaultPurpose'],
+        message: `no purpose "${entry.defaultPurpose}" for controller "${entry.controller}"`,
+      });
+    }
+  }
+  entry.allowedFrom.forEach((pattern, index) => {
+    if (!senderWithin(pattern, controller.allowedSenders)) {
+      problems.push({
+        path: ['allowedFrom', index],
+        message: `"${pattern}" is not within controller "${entry.controller}"'s allowedSenders`,
       });
     }
   });
+  return problems;
+}
 
 export type FairsendConfig = z.infer<typeof configSchema>;
 export type Controller = z.infer<typeof controllerSchema>;

@@ -90,8 +90,25 @@ export class FeedbackProcessor {
     if (type === 'Bounce' && event.bounce) {
       const bounce = event.bounce;
       const recipients = addresses(bounce.bouncedRecipients.map((r) => r.emailAddress));
+      const bounceEvent = (recipient: string, kind: 'bounced' | 'suppressed' | 'soft-bounced') =>
+        this.sendLog.recordEvent(controller, recipient, event.mail.messageId, {
+          kind,
+          at: bounce.timestamp,
+          detail: [
+            bounce.bounceType,
+            bounce.bounceSubType,
+            bounce.bouncedRecipients.find((r) => normaliseAddress(r.emailAddress)?.address === recipient)
+              ?.diagnosticCode,
+          ]
+            .filter(Boolean)
+            .join(' · ')
+            .slice(0, 300),
+        });
       if (bounce.bounceType === 'Permanent') {
         for (const recipient of recipients) {
+          // SES did not even try: the address is on the account's (or SES's global) suppression list.
+          const suppressed = /suppress/i.test(bounce.bounceSubType ?? '');
+          await bounceEvent(recipient, suppressed ? 'suppressed' : 'bounced');
           await this.oppose(controller, recipient, 'hard-bounce', bounce.timestamp, {
             ...evidence,
             feedbackId: bounce.feedbackId,
@@ -108,6 +125,7 @@ export class FeedbackProcessor {
       const { softBounceLimit, softBounceWindowDays } = this.config.feedback;
       const outcomes: FeedbackOutcome[] = [];
       for (const recipient of recipients) {
+        await bounceEvent(recipient, 'soft-bounced');
         const since = new Date(Date.parse(bounce.timestamp) - softBounceWindowDays * 86_400_000);
         const count = await this.sendLog.recordSoftBounce(
           controller,
@@ -133,6 +151,11 @@ export class FeedbackProcessor {
       const complaint = event.complaint;
       const recipients = addresses(complaint.complainedRecipients.map((r) => r.emailAddress));
       for (const recipient of recipients) {
+        await this.sendLog.recordEvent(controller, recipient, event.mail.messageId, {
+          kind: 'complained',
+          at: complaint.timestamp,
+          ...(complaint.complaintFeedbackType ? { detail: complaint.complaintFeedbackType } : {}),
+        });
         await this.oppose(controller, recipient, 'complaint', complaint.timestamp, {
           ...evidence,
           feedbackId: complaint.feedbackId,

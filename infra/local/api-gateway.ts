@@ -11,9 +11,14 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * Serves a Lambda handler the way API Gateway's HTTP API does (payload format 2.0): the local
  * stack runs the very handler code AWS runs, with no second implementation.
  */
-export function httpApiRoute(routeKey: string, paramNames: string[], handler: HttpApiHandler): Route {
+export function httpApiRoute(
+  routeKey: string,
+  paramNames: string[],
+  handler: HttpApiHandler,
+  maxBodyBytes = MAX_BODY_BYTES,
+): Route {
   return async (req, res, params) => {
-    const body = await readBody(req, MAX_BODY_BYTES);
+    const body = await readBody(req, maxBodyBytes);
     if (body === null) {
       res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('Request body too large\n');

@@ -19,6 +19,14 @@ export function configFile(env: NodeJS.ProcessEnv = process.env): string {
 export interface LocalSecrets {
   smtpUsers: Record<string, { password: string; passwordHash: string }>;
   tokenKeys: Record<string, string>;
+  /** The console's first admin account, made by the first `npm start` (the banner shows it). */
+  consoleAdmin?: { name: string; password: string };
+}
+
+export function saveLocalSecrets(secrets: LocalSecrets, env: NodeJS.ProcessEnv = process.env): void {
+  const secretsFile = join(dataDir(env), 'local-secrets.json');
+  mkdirSync(dirname(secretsFile), { recursive: true, mode: 0o700 });
+  writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
 }
 
 /**
@@ -57,9 +65,6 @@ export async function loadLocalConfig(
     }
     withEnv.tokens = { activeKeyId: 'local', keys: { local: secrets.tokenKeys.local } };
   }
-  if (changed) {
-    mkdirSync(dirname(secretsFile), { recursive: true, mode: 0o700 });
-    writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-  }
+  if (changed) saveLocalSecrets(secrets, env);
   return { config: parseConfig(withEnv, file), file, secrets };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ConfigError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
-import { dataDir, loadLocalConfig } from './local-config.ts';
+import { dataDir, loadLocalConfig, saveLocalSecrets } from './local-config.ts';
 import { startLocalStack } from './stack.ts';
 import { configuredCertificate, localCertificate } from './tls.ts';
 
@@ -14,6 +14,17 @@ async function main(): Promise<void> {
   const log = createLogger();
   const stack = await startLocalStack({ config, tls, dataDir: dir, log });
 
+  // No default password: the first start makes an admin account with a random one, shown below.
+  if (!(await stack.stores.admin.anyAccount())) {
+    const password = await stack.console.createAdmin(
+      { name: 'npm start', role: 'admin', via: 'cli' },
+      'admin',
+      'admin',
+    );
+    secrets.consoleAdmin = { name: 'admin', password };
+    saveLocalSecrets(secrets);
+  }
+  const consoleUrl = `http://${stack.http.address}:${stack.http.port}/admin`;
   const smtpHost = stack.smtp.starttls.address;
   const users = Object.entries(secrets.smtpUsers)
     .filter(([user]) => config.smtpUsers[user])
@@ -26,6 +37,10 @@ async function main(): Promise<void> {
     '  SMTP credentials (AUTH PLAIN/LOGIN, over TLS only):',
     ...(users.length > 0 ? users : ['    (passwords come from your config file)']),
     `  TLS certificate   ${tls.certFile}${config.smtp.tls ? '' : ' (self-signed, made on first start)'}`,
+    `  Admin console     ${consoleUrl}`,
+    secrets.consoleAdmin
+      ? `    account ${secrets.consoleAdmin.name}   password ${secrets.consoleAdmin.password}   (as first made; more with: npm run fairsend -- admin create <name>)`
+      : '    (log in with an account made by: npm run fairsend -- admin create <name>)',
     `  Sent mail (SES)   ${stack.outboxUrl ?? '(real SES)'}`,
     `  HTTP              http://${stack.http.address}:${stack.http.port} (unsubscribe links /u/…, POST /local/inbound-mail)`,
     `  DynamoDB          ${stack.config.dynamodb.endpoint} (data in ${join(dir, 'dynamodb')})`,

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createAdminHandler } from '../../lambdas/admin/handler.ts';
 import { createMailtoUnsubscribeHandler } from '../../lambdas/mailto-unsubscribe/handler.ts';
 import { createSesEventsHandler } from '../../lambdas/ses-events/handler.ts';
 import { createUnsubscribeHandler } from '../../lambdas/unsubscribe/handler.ts';
@@ -8,6 +9,8 @@ import { startFleetRate } from '../../proxy/fleet-rate.ts';
 import { Relay, type RelayAddresses } from '../../proxy/relay.ts';
 import { SesV2Sender } from '../../proxy/ses-sender.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
+import { ConsoleAuth } from '../../shared/console/auth.ts';
+import { ConsoleService } from '../../shared/console/service.ts';
 import { FeedbackProcessor } from '../../shared/feedback.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
 import { createDynamoClient, DynamoUsage, ensureTables } from '../../shared/stores/dynamo.ts';
@@ -47,6 +50,8 @@ export interface LocalStack {
   relay: Relay;
   /** The ses-events Lambda handler, as SNS would invoke it. */
   sesEvents: ReturnType<typeof createSesEventsHandler>;
+  /** The console's service layer (what the console, its API and the CLI call). */
+  console: ConsoleService;
   simulator: MailboxSimulator | undefined;
   stop(): Promise<void>;
 }
@@ -116,7 +121,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       extraHosts: [new URL(config.http.publicBaseUrl).hostname],
       // The unsubscribe link is POSTed by mailbox providers (RFC 8058): its token is the authorisation.
       openToAnyone: /^\/u\//,
-      contentTypes: { '/local/inbound-mail': ['message/rfc822'] },
+      contentTypes: {
+        '/local/inbound-mail': ['message/rfc822'],
+        // The console's changes carry its CSRF token; the guard still refuses cross-origin ones.
+        '/admin': ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/csv', 'application/json'],
+      },
     });
     const unsubscribeService = new UnsubscribeService(config, stores.oppositions);
     const unsubscribe = createUnsubscribeHandler(unsubscribeService, log);
@@ -133,6 +142,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const method of ['GET', 'POST']) {
       httpServer.route(method, /^\/u\/([^/]+)$/, httpApiRoute('ANY /u/{token}', ['token'], unsubscribe));
     }
+    const consoleService = new ConsoleService(config, stores);
+    const consoleAuth = new ConsoleAuth(stores.admin);
+    const admin = createAdminHandler({
+      service: consoleService,
+      auth: consoleAuth,
+      log,
+      origin: new URL(config.http.publicBaseUrl).origin,
+    });
+    for (const method of ['GET', 'POST']) {
+      httpServer.route(method, /^\/admin(?:\/.*)?$/, httpApiRoute('ANY /admin/{proxy+}', [], admin, 5 * 1024 * 1024));
+    }
     const http = await httpServer.listen(config.http.port, config.http.host);
     cleanups.push(() => httpServer.close());
 
@@ -148,6 +168,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       httpServer,
       relay,
       sesEvents,
+      console: consoleService,
       simulator,
       stop,
     };

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { storeError } from './store-error.ts';
+import { type Page, pageToken, startKey } from './dynamo.ts';
+import { isConditionFailed, storeError } from './store-error.ts';
 
 /** One refused recipient, for the admins' review. Sort key `at#id` lists them by time. */
 export const blockedSendSchema = z.object({
@@ -22,9 +30,39 @@ export const blockedSendSchema = z.object({
   purpose: z.string().optional(),
   subject: z.string().optional(),
   messageId: z.string().optional(),
+  /** A flagged send a reviewer looked at: who, when, what they concluded. */
+  review: z.object({ by: z.string(), at: z.string(), comment: z.string() }).optional(),
 });
 export type BlockedSend = z.infer<typeof blockedSendSchema>;
-export type NewBlockedSend = Omit<BlockedSend, 'id' | 'at' | 'outcome'> & { outcome?: BlockedSend['outcome'] };
+export type NewBlockedSend = Omit<BlockedSend, 'id' | 'at' | 'outcome' | 'review'> & {
+  outcome?: BlockedSend['outcome'];
+};
+
+/**
+ * What the console filters blocked sends by. Each filter has an index of its own (TABLE_SPECS);
+ * the most selective one given is the Query, the others narrow it in DynamoDB (a filter
+ * expression on the page read), so every answer is one Query per page, never a Scan.
+ */
+export interface BlockedSendFilter {
+  controller: string;
+  /** ISO instants; `to` exclusive. */
+  from?: string;
+  to?: string;
+  user?: string;
+  sender?: string;
+  /** An address, or `@domain` for every address at that domain. */
+  recipient?: string;
+  rule?: string;
+  outcome?: 'blocked' | 'flagged';
+  /** Flagged sends no one has reviewed yet (the review queue). */
+  openReviews?: boolean;
+}
+
+/** Blocks per rule per day, from counters kept beside the records. */
+export interface DailyCount {
+  day: string;
+  counts: Record<string, number>;
+}
 
 export interface BlockedSendLog {
   record(entry: NewBlockedSend): Promise<BlockedSend>;
@@ -32,6 +70,23 @@ export interface BlockedSendLog {
   annotate(entries: BlockedSend[], details: { subject?: string; messageId?: string }): Promise<void>;
   /** Newest first. */
   list(controller: string, options?: { since?: string; limit?: number }): Promise<BlockedSend[]>;
+  search(filter: BlockedSendFilter, options?: { limit?: number; page?: string }): Promise<Page<BlockedSend>>;
+  get(controller: string, id: string): Promise<BlockedSend | undefined>;
+  /** Marks a flagged send reviewed; false when it was already reviewed (the first review stands). */
+  markReviewed(controller: string, id: string, review: { by: string; comment: string }): Promise<boolean>;
+  /** Per day from `from` to `to` (YYYY-MM-DD, inclusive): records by `outcome:rule`. */
+  daily(controller: string, from: string, to: string): Promise<DailyCount[]>;
+}
+
+const INDEX_OF: { filter: keyof BlockedSendFilter; index: string; attribute: string }[] = [
+  { filter: 'recipient', index: 'byRecipient', attribute: 'gRecipient' },
+  { filter: 'sender', index: 'bySender', attribute: 'gSender' },
+  { filter: 'user', index: 'byUser', attribute: 'gUser' },
+  { filter: 'rule', index: 'byRule', attribute: 'gRule' },
+];
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
 }
 
 export class DynamoBlockedSendLog implements BlockedSendLog {
@@ -48,10 +103,28 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
       at,
       id: `${at}#${randomBytes(6).toString('hex')}`,
     };
+    const c = full.controller;
+    const indexed = {
+      gUser: `${c}#${full.user}`,
+      gSender: `${c}#${full.mailFrom}`,
+      gRule: `${c}#${full.rule}`,
+      ...(full.recipient ? { gRecipient: `${c}#${full.recipient}`, gDomain: `${c}#${domainOf(full.recipient)}` } : {}),
+      ...(full.outcome === 'flagged' ? { gReview: `${c}#open` } : {}),
+    };
     try {
-      await this.db.send(
-        new PutCommand({ TableName: this.table, Item: { pk: full.controller, sk: full.id, ...full } }),
-      );
+      await Promise.all([
+        this.db.send(new PutCommand({ TableName: this.table, Item: { pk: c, sk: full.id, ...indexed, ...full } })),
+        // The overview's chart: one counter item per controller and day.
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: `stats#${c}`, sk: at.slice(0, 10) },
+            UpdateExpression: 'ADD #k :one',
+            ExpressionAttributeNames: { '#k': `${full.outcome}:${full.rule}` },
+            ExpressionAttributeValues: { ':one': 1 },
+          }),
+        ),
+      ]);
     } catch (err) {
       throw storeError('blocked-send record', err);
     }
@@ -89,20 +162,151 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
   }
 
   async list(controller: string, options: { since?: string; limit?: number } = {}): Promise<BlockedSend[]> {
-    const since = options.since ?? '0';
+    const limit = options.limit ?? 100;
+    const rows: BlockedSend[] = [];
+    let page: string | undefined;
+    do {
+      const out = await this.search(
+        { controller, ...(options.since ? { from: options.since } : {}) },
+        { limit: Math.min(1000, limit - rows.length), page },
+      );
+      rows.push(...out.items);
+      page = out.next;
+    } while (page && rows.length < limit);
+    return rows;
+  }
+
+  async search(filter: BlockedSendFilter, options: { limit?: number; page?: string } = {}): Promise<Page<BlockedSend>> {
+    const c = filter.controller;
+    const values: Record<string, unknown> = {};
+    const names: Record<string, string> = {};
+    const conditions: string[] = [];
+    // The partition: the most selective filter given, else the controller's own.
+    let index: string | undefined;
+    let partitionAttribute = 'pk';
+    let partitionValue = c;
+    const domain = filter.recipient?.startsWith('@') ? filter.recipient.slice(1) : undefined;
+    const chosen = domain
+      ? { index: 'byDomain', attribute: 'gDomain', value: `${c}#${domain}` }
+      : (() => {
+          const hit = INDEX_OF.find((i) => filter[i.filter]);
+          if (hit) return { index: hit.index, attribute: hit.attribute, value: `${c}#${filter[hit.filter] as string}` };
+          if (filter.openReviews) return { index: 'byReview', attribute: 'gReview', value: `${c}#open` };
+          return undefined;
+        })();
+    if (chosen) {
+      index = chosen.index;
+      partitionAttribute = chosen.attribute;
+      partitionValue = chosen.value;
+    }
+    values[':p'] = partitionValue;
+    let keyCondition = `${partitionAttribute} = :p`;
+    if (filter.from && filter.to) {
+      keyCondition += ' AND sk BETWEEN :from AND :to';
+      values[':from'] = filter.from;
+      values[':to'] = filter.to;
+    } else if (filter.from) {
+      keyCondition += ' AND sk >= :from';
+      values[':from'] = filter.from;
+    } else if (filter.to) {
+      keyCondition += ' AND sk < :to';
+      values[':to'] = filter.to;
+    }
+    // The other filters narrow the page.
+    const narrow = (attribute: string, value: string) => {
+      const n = Object.keys(names).length;
+      names[`#n${n}`] = attribute;
+      values[`:n${n}`] = value;
+      conditions.push(`#n${n} = :n${n}`);
+    };
+    for (const { filter: key, attribute } of INDEX_OF) {
+      const value = filter[key] as string | undefined;
+      if (value && attribute !== partitionAttribute && !(key === 'recipient' && domain))
+        narrow(attribute, `${c}#${value}`);
+    }
+    if (filter.openReviews && partitionAttribute !== 'gReview') narrow('gReview', `${c}#open`);
+    if (filter.outcome) narrow('outcome', filter.outcome);
+    const input: QueryCommandInput = {
+      TableName: this.table,
+      ...(index ? { IndexName: index } : {}),
+      KeyConditionExpression: keyCondition,
+      ExpressionAttributeValues: values,
+      ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND '), ExpressionAttributeNames: names } : {}),
+      ScanIndexForward: false,
+      ExclusiveStartKey: startKey(options.page, { [partitionAttribute]: partitionValue }),
+    };
+    const limit = options.limit ?? 50;
+    try {
+      // A filter expression may leave a page short: read on until the page is full or the list ends.
+      const items: BlockedSend[] = [];
+      let last: Record<string, unknown> | undefined;
+      do {
+        const out = await this.db.send(
+          new QueryCommand({
+            ...input,
+            Limit: limit - items.length,
+            ExclusiveStartKey: last ?? input.ExclusiveStartKey,
+          }),
+        );
+        items.push(...(out.Items ?? []).map((item) => blockedSendSchema.parse(item)));
+        last = out.LastEvaluatedKey;
+      } while (last && items.length < limit);
+      return { items, next: pageToken(last) };
+    } catch (err) {
+      throw storeError('blocked-send search', err);
+    }
+  }
+
+  async get(controller: string, id: string): Promise<BlockedSend | undefined> {
+    try {
+      const out = await this.db.send(
+        new GetCommand({ TableName: this.table, Key: { pk: controller, sk: id }, ConsistentRead: true }),
+      );
+      return out.Item ? blockedSendSchema.parse(out.Item) : undefined;
+    } catch (err) {
+      throw storeError('blocked-send read', err);
+    }
+  }
+
+  async markReviewed(controller: string, id: string, review: { by: string; comment: string }): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: controller, sk: id },
+          UpdateExpression: 'SET review = :review REMOVE gReview',
+          ConditionExpression: 'attribute_exists(pk) AND outcome = :flagged AND attribute_not_exists(review)',
+          ExpressionAttributeValues: {
+            ':review': { ...review, at: new Date().toISOString() },
+            ':flagged': 'flagged',
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw storeError('blocked-send review', err);
+    }
+  }
+
+  async daily(controller: string, from: string, to: string): Promise<DailyCount[]> {
     try {
       const out = await this.db.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk >= :since',
-          ExpressionAttributeValues: { ':pk': controller, ':since': since },
-          ScanIndexForward: false,
-          Limit: options.limit ?? 100,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': `stats#${controller}`, ':from': from, ':to': to },
         }),
       );
-      return (out.Items ?? []).map((item) => blockedSendSchema.parse(item));
+      return (out.Items ?? []).map((item) => {
+        const counts: Record<string, number> = {};
+        for (const [key, value] of Object.entries(item)) {
+          if (key.includes(':') && typeof value === 'number') counts[key] = value;
+        }
+        return { day: String(item.sk), counts };
+      });
     } catch (err) {
-      throw storeError('blocked-send list', err);
+      throw storeError('blocked-send counts', err);
     }
   }
 }

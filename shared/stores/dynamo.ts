@@ -1,12 +1,23 @@
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
   ResourceNotFoundException,
+  type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type BatchGetCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  DynamoDBDocumentClient,
+  ScanCommand,
+  type ScanCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { endpointOptions } from '../aws/local-endpoint.ts';
 import type { FairsendConfig } from '../config.ts';
 import { incompleteBatch } from './store-error.ts';
@@ -68,49 +79,118 @@ export function createDynamoClient(config: DynamoConfig, usage?: DynamoUsage): D
 /**
  * The shape of every table, in one place: the local stack creates the tables from it
  * (`tableDefinitions`) and the CDK stack declares them from it (infra/cdk/stack.ts), so both
- * have the same keys. Every table has a string partition key `pk` and sort key `sk`, so each
- * access pattern (opposition lookup, blocked sends by controller and time, send log by
- * recipient) is a GetItem, BatchGet or Query, never a Scan.
+ * have the same keys and indexes. Every table has a string partition key `pk` and sort key `sk`,
+ * and every list the console shows is a Query on the key or on a global secondary index made for
+ * it (blocked sends by user, sender, recipient, domain, rule or review state; sent copies by
+ * controller and time or by Message-ID; oppositions by domain; audit entries by target), never a
+ * Scan. An index's key attributes are written only on the items it lists (sparse indexes).
  */
-export interface TableSpec {
+export interface IndexSpec {
   partitionKey: string;
   sortKey: string;
 }
+export interface TableSpec {
+  partitionKey: string;
+  sortKey: string;
+  indexes: Record<string, IndexSpec>;
+}
+
+const byTime = (partitionKey: string): IndexSpec => ({ partitionKey, sortKey: 'sk' });
 
 export const TABLE_SPECS: Record<keyof TableNames, TableSpec> = {
-  oppositions: { partitionKey: 'pk', sortKey: 'sk' },
-  blockedSends: { partitionKey: 'pk', sortKey: 'sk' },
-  sendLog: { partitionKey: 'pk', sortKey: 'sk' },
-  contacts: { partitionKey: 'pk', sortKey: 'sk' },
+  oppositions: { partitionKey: 'pk', sortKey: 'sk', indexes: { byDomain: byTime('gDomain') } },
+  blockedSends: {
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: {
+      byUser: byTime('gUser'),
+      bySender: byTime('gSender'),
+      byRecipient: byTime('gRecipient'),
+      byDomain: byTime('gDomain'),
+      byRule: byTime('gRule'),
+      byReview: byTime('gReview'),
+    },
+  },
+  sendLog: {
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: {
+      byKind: { partitionKey: 'gKind', sortKey: 'gAt' },
+      byMessageId: { partitionKey: 'gMessage', sortKey: 'gAt' },
+    },
+  },
+  contacts: { partitionKey: 'pk', sortKey: 'sk', indexes: {} },
+  admin: { partitionKey: 'pk', sortKey: 'sk', indexes: {} },
+  audit: { partitionKey: 'pk', sortKey: 'sk', indexes: { byTarget: byTime('gTarget') } },
 };
 
 export function tableDefinitions(tables: TableNames): CreateTableCommandInput[] {
   return (Object.keys(TABLE_SPECS) as (keyof TableNames)[]).map((kind) => {
     const spec = TABLE_SPECS[kind];
+    const attributes = new Set([spec.partitionKey, spec.sortKey]);
+    for (const index of Object.values(spec.indexes)) {
+      attributes.add(index.partitionKey);
+      attributes.add(index.sortKey);
+    }
+    const indexes = Object.entries(spec.indexes);
     return {
       TableName: tables[kind],
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: spec.partitionKey, AttributeType: 'S' },
-        { AttributeName: spec.sortKey, AttributeType: 'S' },
-      ],
+      AttributeDefinitions: [...attributes].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
       KeySchema: [
         { AttributeName: spec.partitionKey, KeyType: 'HASH' },
         { AttributeName: spec.sortKey, KeyType: 'RANGE' },
       ],
+      ...(indexes.length > 0
+        ? {
+            GlobalSecondaryIndexes: indexes.map(([IndexName, index]) => ({
+              IndexName,
+              KeySchema: [
+                { AttributeName: index.partitionKey, KeyType: 'HASH' },
+                { AttributeName: index.sortKey, KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            })),
+          }
+        : {}),
     };
   });
 }
 
-/** Creates missing tables; safe to run at every start. */
-export async function ensureTables(client: DynamoDBDocumentClient, tables: TableNames): Promise<string[]> {
+/**
+ * Creates missing tables; safe to run at every start. A local table made by an older version
+ * without today's indexes is rebuilt with them, its items kept (dynalite cannot add an index to
+ * a table); in AWS the CDK stack owns the tables and this is never called.
+ */
+export async function ensureTables(
+  client: DynamoDBDocumentClient,
+  tables: TableNames,
+  progress: (line: string) => void = () => undefined,
+): Promise<string[]> {
   const created: string[] = [];
   for (const definition of tableDefinitions(tables)) {
+    let existing: TableDescription | undefined;
     try {
-      await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
-      continue;
+      existing = (await client.send(new DescribeTableCommand({ TableName: definition.TableName }))).Table;
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;
+    }
+    const wanted = (definition.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName);
+    const have = new Set((existing?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+    if (existing && wanted.every((name) => have.has(name))) continue;
+    const kept: Record<string, unknown>[] = [];
+    if (existing) {
+      progress(`rebuilding local table ${definition.TableName} with its new indexes (items kept)`);
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page: ScanCommandOutput = await client.send(
+          new ScanCommand({ TableName: definition.TableName, ExclusiveStartKey: start }),
+        );
+        kept.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      await client.send(new DeleteTableCommand({ TableName: definition.TableName }));
+      await waitFor(client, definition.TableName!, false);
     }
     try {
       await client.send(new CreateTableCommand(definition));
@@ -118,8 +198,80 @@ export async function ensureTables(client: DynamoDBDocumentClient, tables: Table
     } catch (err) {
       if (!(err instanceof ResourceInUseException)) throw err;
     }
+    await waitFor(client, definition.TableName!, true);
+    for (let i = 0; i < kept.length; i += 25) {
+      await writeAll(client, definition.TableName!, kept.slice(i, i + 25));
+    }
   }
   return created;
+}
+
+async function waitFor(client: DynamoDBDocumentClient, table: string, active: boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const out = await client.send(new DescribeTableCommand({ TableName: table }));
+      if (active && out.Table?.TableStatus === 'ACTIVE') return;
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+      if (!active) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`table ${table} did not become ${active ? 'active' : 'deleted'}`);
+}
+
+/** Puts up to 25 items in one BatchWriteItem, retrying what DynamoDB leaves unprocessed. */
+export async function writeAll(
+  client: DynamoDBDocumentClient,
+  table: string,
+  items: Record<string, unknown>[],
+): Promise<void> {
+  let requests: unknown[] | undefined = items.map((Item) => ({ PutRequest: { Item } }));
+  for (let attempt = 0; requests && requests.length > 0; attempt++) {
+    if (attempt > 5) throw incompleteBatch(`write to ${table}`, 'writes');
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+    const out: BatchWriteCommandOutput = await client.send(
+      new BatchWriteCommand({ RequestItems: { [table]: requests as never } }),
+    );
+    requests = out.UnprocessedItems?.[table];
+  }
+}
+
+/** A page of a list, and the token that asks for the next one (absent on the last page). */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/**
+ * Continuation tokens are DynamoDB's LastEvaluatedKey, base64url JSON: opaque to the browser, and
+ * a forged one can only start a Query at another key of the same partition, which DynamoDB checks.
+ */
+export function pageToken(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+export class PageTokenError extends Error {
+  override readonly name = 'PageTokenError';
+}
+
+export function startKey(
+  token: string | undefined,
+  partitionAttributes: Record<string, string>,
+): Record<string, string> | undefined {
+  if (!token) return undefined;
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw new PageTokenError('invalid page token');
+  }
+  const parsed = z.record(z.string(), z.string()).safeParse(key);
+  if (!parsed.success) throw new PageTokenError('invalid page token');
+  for (const [attribute, value] of Object.entries(partitionAttributes)) {
+    if (parsed.data[attribute] !== value) throw new PageTokenError('the page token belongs to another list');
+  }
+  return parsed.data;
 }
 
 /**

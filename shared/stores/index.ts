@@ -1,4 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AdminStore } from './admin.ts';
+import { AuditTrail } from './audit.ts';
 import { type BlockedSendLog, DynamoBlockedSendLog } from './blocked-sends.ts';
 import { type ContactStore, DynamoContactStore } from './contacts.ts';
 import { batchRead, type ReadRequest, type TableNames } from './dynamo.ts';
@@ -14,6 +16,8 @@ export interface Stores {
   sendLog: SendLog;
   contacts: ContactStore;
   fleet: FleetRegistry;
+  admin: AdminStore;
+  audit: AuditTrail;
   /** Reads of several stores in one BatchGetItem; a service failure is a StoreUnavailableError. */
   read<const R extends readonly ReadRequest<unknown>[]>(requests: R): ReturnType<typeof batchRead<R>>;
 }
@@ -25,6 +29,8 @@ export function createStores(db: DynamoDBDocumentClient, tables: TableNames) {
     sendLog: new DynamoSendLog(db, tables.sendLog),
     contacts: new DynamoContactStore(db, tables.contacts),
     fleet: new DynamoFleetRegistry(db, tables.sendLog),
+    admin: new AdminStore(db, tables.admin),
+    audit: new AuditTrail(db, tables.audit),
     read: async <const R extends readonly ReadRequest<unknown>[]>(requests: R) => {
       try {
         return await batchRead(db, requests);

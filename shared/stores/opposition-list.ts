@@ -1,8 +1,8 @@
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { NormalisedAddress } from '../address.ts';
 import { blockingEntry, type OppositionMatching, oppositionSubjects } from '../rules/opposition.ts';
-import { batchRead, type ReadRequest } from './dynamo.ts';
+import { batchRead, type Page, pageToken, type ReadRequest, startKey } from './dynamo.ts';
 import { isConditionFailed, storeError } from './store-error.ts';
 
 export const OPPOSITION_ORIGINS = [
@@ -52,6 +52,14 @@ export interface OppositionList {
   /** Records an opposition; an existing entry is kept (the first request is the legal record). */
   add(entry: Opposition): Promise<{ created: boolean; entry: Opposition }>;
   list(controller: string, limit?: number): Promise<Opposition[]>;
+  /**
+   * A page of the list: every entry, or those of one address (its entry and its domain's), or of
+   * one `@domain` (the domain's entry and every address at it, from the `byDomain` index).
+   */
+  search(controller: string, query?: string, options?: { limit?: number; page?: string }): Promise<Page<Opposition>>;
+  get(controller: string, subject: string): Promise<Opposition | null>;
+  /** Deletes an entry and returns it (null when there was none); the caller keeps the justification. */
+  remove(controller: string, subject: string): Promise<Opposition | null>;
 }
 
 export function domainSubject(domain: string): string {
@@ -104,7 +112,12 @@ export class DynamoOppositionList implements OppositionList {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: entry.controller, sk: entry.subject, ...entry },
+          Item: {
+            pk: entry.controller,
+            sk: entry.subject,
+            gDomain: `${entry.controller}#${entry.subject.slice(entry.subject.lastIndexOf('@') + 1)}`,
+            ...entry,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -118,7 +131,7 @@ export class DynamoOppositionList implements OppositionList {
     }
   }
 
-  private async get(controller: string, subject: string): Promise<Opposition | null> {
+  async get(controller: string, subject: string): Promise<Opposition | null> {
     let items: Record<string, unknown>[];
     try {
       const out = await this.db.send(
@@ -134,6 +147,49 @@ export class DynamoOppositionList implements OppositionList {
       throw storeError('opposition read', err);
     }
     return items[0] ? fromItem(items[0]) : null;
+  }
+
+  async remove(controller: string, subject: string): Promise<Opposition | null> {
+    try {
+      const out = await this.db.send(
+        new DeleteCommand({ TableName: this.table, Key: { pk: controller, sk: subject }, ReturnValues: 'ALL_OLD' }),
+      );
+      return out.Attributes ? fromItem(out.Attributes) : null;
+    } catch (err) {
+      throw storeError('opposition removal', err);
+    }
+  }
+
+  async search(
+    controller: string,
+    query?: string,
+    options: { limit?: number; page?: string } = {},
+  ): Promise<Page<Opposition>> {
+    const limit = options.limit ?? 50;
+    try {
+      if (query && !query.startsWith('@')) {
+        // One address: its own entry and its domain's (no paging: at most two).
+        const domain = query.slice(query.lastIndexOf('@') + 1);
+        const found = await Promise.all([this.get(controller, query), this.get(controller, domainSubject(domain))]);
+        return { items: found.filter((e): e is Opposition => e !== null) };
+      }
+      const [index, attribute, value] = query
+        ? ['byDomain', 'gDomain', `${controller}#${query.slice(1)}`]
+        : [undefined, 'pk', controller];
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          ...(index ? { IndexName: index } : {}),
+          KeyConditionExpression: `${attribute} = :p`,
+          ExpressionAttributeValues: { ':p': value },
+          Limit: limit,
+          ExclusiveStartKey: startKey(options.page, { [attribute]: value }),
+        }),
+      );
+      return { items: (out.Items ?? []).map(fromItem), next: pageToken(out.LastEvaluatedKey) };
+    } catch (err) {
+      throw storeError('opposition search', err);
+    }
   }
 
   async list(controller: string, limit = 1000): Promise<Opposition[]> {

@@ -1,13 +1,7 @@
-import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { batchRead, type ReadRequest } from './dynamo.ts';
-import { incompleteBatch, isConditionFailed, storeError } from './store-error.ts';
+import { batchRead, type Page, pageToken, type ReadRequest, startKey, writeAll } from './dynamo.ts';
+import { isConditionFailed, storeError } from './store-error.ts';
 
 /**
  * Every copy SES accepted. Three items per copy in one table, written in one BatchWriteItem:
@@ -17,7 +11,10 @@ import { incompleteBatch, isConditionFailed, storeError } from './store-error.ts
  *   message after a 451 does not send twice to those SES already took;
  * - `pk = ses#<sesMessageId>`, `sk = <recipient>`: which company sent an SES message, for SES
  *   feedback that arrives without its tags.
- * Deliveries (`delivered#…`) and transient bounces (`soft#…`) from SES events live here too.
+ * What SES said became of a copy is an event item beside its history item
+ * (`pk = <controller>#<recipient>`, `sk = <kind>#<sesMessageId>`). History and event items carry
+ * `gKind = <controller>#<kind>` and `gAt`, so the console lists sent copies newest first and counts
+ * each kind over a period with a Query on the `byKind` index; `gMessage` finds copies by Message-ID.
  */
 export const sentCopySchema = z.object({
   controller: z.string(),
@@ -33,6 +30,22 @@ export const sentCopySchema = z.object({
 });
 export type SentCopy = z.infer<typeof sentCopySchema>;
 
+/** What SES reported for a copy, the worst last: a complaint outranks a delivery. */
+export const COPY_EVENT_KINDS = ['delivered', 'soft-bounced', 'bounced', 'suppressed', 'complained'] as const;
+export type CopyEventKind = (typeof COPY_EVENT_KINDS)[number];
+export interface CopyEvent {
+  kind: CopyEventKind;
+  at: string;
+  detail?: string;
+}
+export interface SentFilter {
+  controller: string;
+  recipient?: string;
+  messageId?: string;
+  from?: string;
+  to?: string;
+}
+
 export interface SendLog {
   /** Recipients of this idempotency key SES already accepted (recipient → SES message id). */
   alreadySent(key: string, recipients: string[], notBefore: Date): Promise<Map<string, string>>;
@@ -43,6 +56,14 @@ export interface SendLog {
   /** The controller that sent this SES message (for feedback without tags). */
   controllerOfSesMessage(sesMessageId: string): Promise<string | undefined>;
   recordDelivery(controller: string, recipient: string, sesMessageId: string, at: string): Promise<void>;
+  /** What SES said became of one copy (delivery, bounce, complaint). */
+  recordEvent(controller: string, recipient: string, sesMessageId: string, event: CopyEvent): Promise<void>;
+  /** Copies sent, newest first: all of a controller's, one person's, or those of one Message-ID. */
+  searchSent(filter: SentFilter, options?: { limit?: number; page?: string }): Promise<Page<SentCopy>>;
+  /** The events recorded for these copies, by SES message id and recipient. */
+  eventsOf(copies: SentCopy[]): Promise<Map<string, CopyEvent[]>>;
+  /** How many copies were sent (`sent`) or got an event of that kind over [from, to). */
+  count(controller: string, kind: 'sent' | CopyEventKind, from: string, to: string): Promise<number>;
   /** Records one transient bounce (once per feedback id); returns how many fall in the window. */
   recordSoftBounce(controller: string, recipient: string, at: string, feedbackId: string, since: Date): Promise<number>;
 }
@@ -76,19 +97,19 @@ export class DynamoSendLog implements SendLog {
 
   async record(copy: SentCopy): Promise<void> {
     const items = [
-      { pk: `${copy.controller}#${copy.recipient}`, sk: `sent#${copy.at}#${copy.sesMessageId}`, ...copy },
+      {
+        pk: `${copy.controller}#${copy.recipient}`,
+        sk: `sent#${copy.at}#${copy.sesMessageId}`,
+        gKind: `${copy.controller}#sent`,
+        gAt: copy.at,
+        ...(copy.messageId ? { gMessage: `${copy.controller}#${copy.messageId}` } : {}),
+        ...copy,
+      },
       { pk: `idem#${copy.idempotencyKey}`, sk: copy.recipient, ...copy },
       { pk: `ses#${copy.sesMessageId}`, sk: copy.recipient, controller: copy.controller },
     ];
     try {
-      let requests: unknown[] | undefined = items.map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; requests && requests.length > 0; attempt++) {
-        if (attempt > 5) throw incompleteBatch('send-log write', 'writes');
-        const out: BatchWriteCommandOutput = await this.db.send(
-          new BatchWriteCommand({ RequestItems: { [this.table]: requests as never } }),
-        );
-        requests = out.UnprocessedItems?.[this.table];
-      }
+      await writeAll(this.db, this.table, items);
     } catch (err) {
       throw storeError('send-log write', err);
     }
@@ -126,23 +147,117 @@ export class DynamoSendLog implements SendLog {
     }
   }
 
-  async recordDelivery(controller: string, recipient: string, sesMessageId: string, at: string): Promise<void> {
+  recordDelivery(controller: string, recipient: string, sesMessageId: string, at: string): Promise<void> {
+    return this.recordEvent(controller, recipient, sesMessageId, { kind: 'delivered', at });
+  }
+
+  async recordEvent(controller: string, recipient: string, sesMessageId: string, event: CopyEvent): Promise<void> {
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: {
             pk: `${controller}#${recipient}`,
-            sk: `delivered#${sesMessageId}`,
+            sk: `${event.kind}#${sesMessageId}`,
+            gKind: `${controller}#${event.kind}`,
+            gAt: new Date(event.at).toISOString(),
             controller,
             recipient,
             sesMessageId,
-            at,
+            ...event,
+            at: new Date(event.at).toISOString(),
           },
         }),
       );
     } catch (err) {
-      throw storeError('send-log delivery', err);
+      throw storeError(`send-log ${event.kind}`, err);
+    }
+  }
+
+  async searchSent(filter: SentFilter, options: { limit?: number; page?: string } = {}): Promise<Page<SentCopy>> {
+    const c = filter.controller;
+    let input: ConstructorParameters<typeof QueryCommand>[0];
+    if (filter.recipient) {
+      // One person's history: their partition, `sent#<at>#…` items.
+      const pk = `${c}#${filter.recipient}`;
+      input = {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':lo': `sent#${filter.from ?? '0'}`,
+          ':hi': `sent#${filter.to ?? '~'}`,
+        },
+        ExclusiveStartKey: startKey(options.page, { pk }),
+      };
+    } else {
+      const [index, attribute, value] = filter.messageId
+        ? ['byMessageId', 'gMessage', `${c}#${filter.messageId}`]
+        : ['byKind', 'gKind', `${c}#sent`];
+      input = {
+        TableName: this.table,
+        IndexName: index,
+        KeyConditionExpression: `${attribute} = :p AND gAt BETWEEN :lo AND :hi`,
+        ExpressionAttributeValues: { ':p': value, ':lo': filter.from ?? '0', ':hi': filter.to ?? '~' },
+        ExclusiveStartKey: startKey(options.page, { [attribute]: value }),
+      };
+    }
+    try {
+      const out = await this.db.send(
+        new QueryCommand({ ...input, ScanIndexForward: false, Limit: options.limit ?? 50 }),
+      );
+      return {
+        items: (out.Items ?? []).map((item) => sentCopySchema.parse(item)),
+        next: pageToken(out.LastEvaluatedKey),
+      };
+    } catch (err) {
+      throw storeError('send-log search', err);
+    }
+  }
+
+  async eventsOf(copies: SentCopy[]): Promise<Map<string, CopyEvent[]>> {
+    const requests = copies.map((copy) => ({
+      table: this.table,
+      keys: COPY_EVENT_KINDS.map((kind) => ({
+        pk: `${copy.controller}#${copy.recipient}`,
+        sk: `${kind}#${copy.sesMessageId}`,
+      })),
+      parse: (items: Record<string, unknown>[]) =>
+        items.map((item) => ({
+          kind: item.kind as CopyEventKind,
+          at: String(item.at),
+          ...(typeof item.detail === 'string' ? { detail: item.detail } : {}),
+        })),
+    }));
+    try {
+      const found = await batchRead(this.db, requests);
+      return new Map(copies.map((copy, i) => [`${copy.sesMessageId}#${copy.recipient}`, found[i] as CopyEvent[]]));
+    } catch (err) {
+      throw storeError('send-log events', err);
+    }
+  }
+
+  async count(controller: string, kind: 'sent' | CopyEventKind, from: string, to: string): Promise<number> {
+    let total = 0;
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const out = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: 'byKind',
+            KeyConditionExpression: 'gKind = :k AND gAt BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':k': `${controller}#${kind}`, ':from': from, ':to': to },
+            Select: 'COUNT',
+            ExclusiveStartKey: start,
+          }),
+        );
+        total += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return total;
+    } catch (err) {
+      throw storeError('send-log count', err);
     }
   }
 

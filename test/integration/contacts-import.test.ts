@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importContacts } from '../../infra/contacts-import.ts';
 import type { LocalStack } from '../../infra/local/stack.ts';
+import { importContacts } from '../../shared/contacts-import.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 let stack: LocalStack;

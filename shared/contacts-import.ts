@@ -1,9 +1,10 @@
 import { closeSync, createReadStream, openSync, readSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { normaliseAddress } from '../shared/address.ts';
-import { CONTACT_COLUMNS, contactFromRow, unknownColumns } from '../shared/contact-row.ts';
-import { printable } from '../shared/printable.ts';
-import type { ContactStore } from '../shared/stores/contacts.ts';
+import { normaliseAddress } from './address.ts';
+import { CONTACT_COLUMNS, contactFromRow, unknownColumns } from './contact-row.ts';
+import { printable } from './printable.ts';
+import type { ContactStore } from './stores/contacts.ts';
 
 /**
  * The separator of a CSV file from its header line: `,`, or `;` (French Excel), or a tab,
@@ -14,11 +15,12 @@ export function detectDelimiter(file: string): string {
   const buffer = Buffer.alloc(64 * 1024);
   const n = readSync(fd, buffer, 0, buffer.length, 0);
   closeSync(fd);
-  const header = buffer
-    .subarray(0, n)
-    .toString('utf8')
-    .split(/\r?\n/)[0]!
-    .replace(/"[^"]*"/g, '');
+  return delimiterOf(buffer.subarray(0, n).toString('utf8'));
+}
+
+/** The separator from the text's header line. */
+export function delimiterOf(text: string): string {
+  const header = text.split(/\r?\n/)[0]!.replace(/"[^"]*"/g, '');
   const counts = [',', ';', '\t'].map((d) => ({ d, n: header.split(d).length - 1 }));
   return counts.sort((a, b) => b.n - a.n)[0]!.n > 0 ? counts[0]!.d : ',';
 }
@@ -40,7 +42,7 @@ export async function importContacts(
   controller: string,
   store: Pick<ContactStore, 'save'> | null,
   out: NodeJS.WritableStream = process.stderr,
-  options: { rejects?: string } = {},
+  options: { rejects?: string; text?: string; refusedRows?: { line: number; reason: string }[] } = {},
 ): Promise<{ rows: number; saved: number; refused: number }> {
   const summary = { rows: 0, saved: 0, refused: 0 };
   const refusals: string[] = [];
@@ -52,13 +54,15 @@ export async function importContacts(
     out.write(
       `\r  ${summary.rows} rows: ${summary.saved} ${store ? 'saved' : 'valid'}, ${summary.refused} refused (${Math.round(summary.rows / Math.max(0.001, (Date.now() - started) / 1000))} rows/s)${final ? '\n' : ''}`,
     );
-  const parser = createReadStream(file).pipe(
+  // The console hands the uploaded text; the CLI a file name.
+  const input = options.text !== undefined ? Readable.from([options.text]) : createReadStream(file);
+  const parser = input.pipe(
     parse({
       columns: (header: string[]) => {
         columns = header.map((h) => h.trim());
         return columns;
       },
-      delimiter: detectDelimiter(file),
+      delimiter: options.text !== undefined ? delimiterOf(options.text) : detectDelimiter(file),
       bom: true,
       skip_empty_lines: true,
       skip_records_with_empty_values: true,
@@ -80,6 +84,10 @@ export async function importContacts(
             `${file}: ${unknown.length > 0 ? `unknown column(s) ${unknown.join(', ')}` : 'no "address" column'}; the columns are ${CONTACT_COLUMNS.join(', ')}\n`,
           );
           summary.refused = 1;
+          options.refusedRows?.push({
+            line: 1,
+            reason: unknown.length > 0 ? `unknown column(s) ${unknown.join(', ')}` : 'no "address" column',
+          });
           return summary;
         }
       }
@@ -88,6 +96,7 @@ export async function importContacts(
       const refuse = (reason: string) => {
         summary.refused++;
         refusals.push(`  line ${line}: ${reason}`);
+        options.refusedRows?.push({ line, reason });
         rejectedRows.push([...columns.map((c) => csvField(record[c] ?? '')), csvField(reason)].join(','));
       };
       const address = normaliseAddress(record.address ?? '')?.address;

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { type Page, pageToken, startKey } from './dynamo.ts';
+import { storeError } from './store-error.ts';
+
+/**
+ * The audit trail: every change made in the console, the JSON API or the CLI — who, when, what,
+ * why. Append-only: entries are written with a condition that they do not exist, nothing in the
+ * code updates or deletes them, and in AWS no role is granted UpdateItem or DeleteItem on the table.
+ */
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  at: z.string(),
+  /** The admin account (console, API) or the operating-system user (CLI). */
+  actor: z.string(),
+  via: z.enum(['console', 'api', 'cli', 'relay']),
+  action: z.string(),
+  controller: z.string().optional(),
+  /** What was changed: an address, `@domain`, a user name, a blocked send's id. */
+  target: z.string().optional(),
+  /** The justification given (required to remove an opposition). */
+  reason: z.string().optional(),
+  details: z.record(z.string(), z.string()).default({}),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'details'> & { details?: Record<string, string> };
+
+const PARTITION = 'audit';
+
+export class AuditTrail {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async append(entry: NewAuditEntry): Promise<AuditEntry> {
+    const at = new Date().toISOString();
+    const full: AuditEntry = {
+      ...entry,
+      details: entry.details ?? {},
+      at,
+      id: `${at}#${randomBytes(6).toString('hex')}`,
+    };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: PARTITION,
+            sk: full.id,
+            ...(full.target ? { gTarget: `${full.controller ?? ''}#${full.target}` } : {}),
+            ...full,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      throw storeError('audit write', err);
+    }
+    return full;
+  }
+
+  /** Newest first; or the entries about one target (an address, a user). */
+  async list(
+    options: { limit?: number; page?: string; controller?: string; target?: string } = {},
+  ): Promise<Page<AuditEntry>> {
+    const [index, attribute, value] = options.target
+      ? ['byTarget', 'gTarget', `${options.controller ?? ''}#${options.target}`]
+      : [undefined, 'pk', PARTITION];
+    try {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          ...(index ? { IndexName: index } : {}),
+          KeyConditionExpression: `${attribute} = :p`,
+          ExpressionAttributeValues: { ':p': value },
+          ScanIndexForward: false,
+          Limit: options.limit ?? 50,
+          ExclusiveStartKey: startKey(options.page, { [attribute]: value }),
+        }),
+      );
+      return {
+        items: (out.Items ?? []).map((item) => auditEntrySchema.parse(item)),
+        next: pageToken(out.LastEvaluatedKey),
+      };
+    } catch (err) {
+      throw storeError('audit list', err);
+    }
+  }
+}
