@@ -1,17 +1,26 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { normaliseAddress, normaliseDomain } from '../shared/address.ts';
+import { normaliseAddress } from '../shared/address.ts';
 import type { FairsendConfig } from '../shared/config.ts';
+import {
+  type Actor,
+  ConsoleService,
+  ForbiddenError,
+  InputError,
+  oppositionSubject,
+} from '../shared/console/service.ts';
 import { importContacts } from '../shared/contacts-import.ts';
 import { ConfigError, StoreUnavailableError } from '../shared/errors.ts';
 import { hashPassword } from '../shared/password.ts';
 import { printableLines } from '../shared/printable.ts';
-import type { BlockedSend } from '../shared/stores/blocked-sends.ts';
+import type { AuditEntry } from '../shared/stores/audit.ts';
+import type { BlockedSend, BlockedSendFilter } from '../shared/stores/blocked-sends.ts';
 import { contactSchema } from '../shared/stores/contacts.ts';
-import { createDynamoClient } from '../shared/stores/dynamo.ts';
+import { createDynamoClient, type Page } from '../shared/stores/dynamo.ts';
 import { createStores } from '../shared/stores/index.ts';
-import { domainSubject, type Opposition } from '../shared/stores/opposition-list.ts';
+import type { Opposition } from '../shared/stores/opposition-list.ts';
 import type { SentCopy } from '../shared/stores/send-log.ts';
 import { loadLocalConfig } from './local/local-config.ts';
 
@@ -21,12 +30,17 @@ const err = (text: string) => process.stderr.write(printableLines(text));
 
 const USAGE = `usage: npm run fairsend -- <command> [options]      (fairsend help, fairsend <command> --help)
 
-  blocked [--controller ID] [--limit N | --all] [--json]
-                                                      refused and flagged recipients, newest first (50 by default)
-  oppositions [--controller ID] [--limit N | --all] [--json]
+  blocked [--controller ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--user NAME] [--sender ADDR]
+          [--recipient ADDR|@domain] [--rule RULE] [--outcome blocked|flagged] [--open]
+          [--limit N | --all] [--json]                refused and flagged recipients, newest first (50 by default)
+  oppositions [--controller ID] [--search ADDR|@domain] [--limit N | --all] [--json]
                                                       the opposition list
+  oppositions import <file.csv> [--controller ID]     import an opt-out list (origin "import"; progress, every
+                                                      refused row reported)
   oppose <address|@domain> [--controller ID] [--note TEXT]
                                                       add an opposition (origin "manual")
+  unoppose <address|@domain> --reason TEXT [--controller ID]
+                                                      remove an opposition; the reason is kept in the audit trail
   sent <address> [--controller ID] [--json]           copies sent to one person
   contact <address> [--controller ID] [--source TEXT] [--obtained YYYY-MM-DD]
           [--profession TEXT] [--company TEXT] [--professional] [--language fr|en|de]
@@ -38,6 +52,14 @@ const USAGE = `usage: npm run fairsend -- <command> [options]      (fairsend hel
                                                       consentAt, consentHow; separated by , ; or tab, as French
                                                       Excel writes them); shows progress, reports every refused
                                                       row (all of them in FILE, with the reason)
+  admin create <name> [--role admin|reviewer]        make a console account; its password is read on stdin
+                                                      (piped) or made and printed once
+  admin password <name>                               set a console account's password (stdin, or made)
+  users [--json]                                      SMTP users (config and console), last logins
+  user add <name> --controller ID --allowed-from A[,B] [--purpose ID] [--refusal-mode MODE]
+                                                      add an SMTP user; prints its password once
+  user disable|enable|password <name>                 disable, enable, or give a new password (printed once)
+  audit [--limit N | --all] [--json]                  the audit trail, newest first
   hash-password                                       read a password on stdin, print its scrypt hash
 
 The config is FAIRSEND_CONFIG (default: the local demo config); for the local stack,
@@ -116,6 +138,19 @@ function parseOptions(argv: string[]) {
       'dry-run': { type: 'boolean', default: false },
       rejects: { type: 'string' },
       json: { type: 'boolean', default: false },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      user: { type: 'string' },
+      sender: { type: 'string' },
+      recipient: { type: 'string' },
+      rule: { type: 'string' },
+      outcome: { type: 'string' },
+      open: { type: 'boolean', default: false },
+      search: { type: 'string' },
+      role: { type: 'string' },
+      'allowed-from': { type: 'string' },
+      purpose: { type: 'string' },
+      'refusal-mode': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -126,7 +161,20 @@ async function run(
   rest: string[],
   values: ReturnType<typeof parseOptions>['values'],
 ): Promise<number> {
-  const known = ['blocked', 'oppositions', 'oppose', 'sent', 'contact', 'contacts', 'hash-password'];
+  const known = [
+    'blocked',
+    'oppositions',
+    'oppose',
+    'unoppose',
+    'sent',
+    'contact',
+    'contacts',
+    'hash-password',
+    'admin',
+    'users',
+    'user',
+    'audit',
+  ];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
   const limit = values.all ? Number.POSITIVE_INFINITY : count(values.limit, 'limit', 50);
   if (command === 'hash-password') {
@@ -145,6 +193,21 @@ async function run(
   const controller = pickController(config, values.controller);
   const db = createDynamoClient(config.dynamodb);
   const stores = createStores(db, config.dynamodb.tables);
+  const service = new ConsoleService(config, stores);
+  const actor: Actor = { name: process.env.USER || process.env.USERNAME || 'cli', role: 'admin', via: 'cli' };
+  /** Every page of a paged list, up to `limit` rows. */
+  const pages = async <T>(fetch: (page?: string) => Promise<Page<T>>): Promise<{ rows: T[]; more: boolean }> => {
+    const rows: T[] = [];
+    let page: string | undefined;
+    do {
+      const out = await fetch(page);
+      rows.push(...out.items);
+      page = out.next;
+    } while (page && rows.length <= limit);
+    const more = rows.length > limit || (page !== undefined && rows.length >= limit);
+    if (rows.length > limit) rows.length = limit;
+    return { rows, more };
+  };
   const print = (rows: unknown[], line: (row: never) => string) => {
     if (values.json) out(`${JSON.stringify(rows, null, 2)}\n`);
     else if (rows.length === 0) out('(none)\n');
@@ -154,11 +217,8 @@ async function run(
   try {
     switch (command) {
       case 'blocked': {
-        const rows = await stores.blockedSends.list(controller, {
-          limit: Number.isFinite(limit) ? limit + 1 : 1_000_000,
-        });
-        const more = rows.length > limit;
-        if (more) rows.length = limit;
+        const filter = blockedFilterOf(controller, values);
+        const { rows, more } = await pages((page) => service.blocked(filter, page, Math.min(500, limit)));
         print(rows, (r: BlockedSend) =>
           [
             r.at,
@@ -170,6 +230,7 @@ async function run(
             `from=${r.mailFrom}`,
             r.subject ? `subject=${JSON.stringify(r.subject)}` : '',
             r.messageId ? `message-id=${r.messageId}` : '',
+            r.review ? `reviewed-by=${r.review.by}` : '',
           ]
             .filter(Boolean)
             .join('  '),
@@ -178,9 +239,16 @@ async function run(
         return 0;
       }
       case 'oppositions': {
-        const rows = await stores.oppositions.list(controller, Number.isFinite(limit) ? limit + 1 : 1_000_000);
-        const more = rows.length > limit;
-        if (more) rows.length = limit;
+        if (rest[0] === 'import') {
+          if (!rest[1]) throw new UsageError('give the file to import');
+          if (!existsSync(rest[1])) {
+            err(`${rest[1]}: no such file\n`);
+            return 2;
+          }
+          return importOppositionFile(service, actor, controller, rest[1]);
+        }
+        if (rest.length > 0) throw new UsageError(`unknown argument "${rest[0]}"`);
+        const { rows, more } = await pages((page) => service.oppositions(controller, values.search, page));
         print(
           rows,
           (r: Opposition) =>
@@ -191,30 +259,116 @@ async function run(
       }
       case 'oppose': {
         const target = rest[0] ?? '';
-        const subject = target.startsWith('@')
-          ? (() => {
-              const domain = normaliseDomain(target.slice(1));
-              return domain ? domainSubject(domain) : null;
-            })()
-          : (normaliseAddress(target)?.address ?? null);
-        if (!subject) {
+        if (!oppositionSubject(target)) {
           err(`"${target}" is neither an address nor @domain\n`);
           return 2;
         }
-        const now = new Date().toISOString();
-        const result = await stores.oppositions.add({
-          controller,
-          subject,
-          origin: 'manual',
-          requestedAt: now,
-          effectiveAt: now,
-          evidence: { by: process.env.USER ?? 'cli', ...(values.note ? { note: values.note } : {}) },
-        });
+        const result = await service.addOpposition(actor, controller, target, values.note ?? '');
+        const subject = result.entry.subject;
         out(
           result.created
             ? `${subject} is now on ${controller}'s opposition list\n`
             : `${subject} was already on the list (origin ${result.entry.origin}, since ${result.entry.effectiveAt})\n`,
         );
+        return 0;
+      }
+      case 'unoppose': {
+        if (!values.reason) throw new UsageError('--reason is required: why may this person be written to again?');
+        const removed = await service.removeOpposition(actor, controller, rest[0] ?? '', values.reason);
+        out(
+          `${removed.subject} (origin ${removed.origin}) removed from ${controller}'s list; the reason is in the audit trail\n`,
+        );
+        return 0;
+      }
+      case 'admin': {
+        const [verb, name] = rest;
+        if ((verb !== 'create' && verb !== 'password') || !name)
+          throw new UsageError('admin create <name> or admin password <name>');
+        const role = values.role ?? 'admin';
+        if (role !== 'admin' && role !== 'reviewer') throw new UsageError('--role is admin or reviewer');
+        const given = process.stdin.isTTY ? undefined : (await readStdin()).trim() || undefined;
+        const password =
+          verb === 'create'
+            ? await service.createAdmin(actor, name, role, given)
+            : await service.setAdminPassword(actor, name, given);
+        out(
+          given
+            ? `${verb === 'create' ? `account ${name} (${role}) created` : `password of ${name} changed`}\n`
+            : `${verb === 'create' ? `account ${name} (${role}) created` : `password of ${name} changed`}; its password (shown once): ${password}\n`,
+        );
+        return 0;
+      }
+      case 'users': {
+        const users = await service.smtpUsers();
+        print(users, (u: Awaited<ReturnType<typeof service.smtpUsers>>[number]) =>
+          [
+            u.name,
+            u.disabled ? 'DISABLED' : 'enabled',
+            `source=${u.source}`,
+            `controller=${u.controller}`,
+            `allowed-from=${u.allowedFrom.join(',')}`,
+            u.defaultPurpose ? `purpose=${u.defaultPurpose}` : '',
+            `last-login=${u.logins?.lastLoginAt ?? 'never'}`,
+            u.logins?.failedLogins ? `failed-logins=${u.logins.failedLogins}` : '',
+          ]
+            .filter(Boolean)
+            .join('  '),
+        );
+        return 0;
+      }
+      case 'user': {
+        const [verb, name] = rest;
+        if (!name || !['add', 'disable', 'enable', 'password'].includes(verb ?? '')) {
+          throw new UsageError('user add|disable|enable|password <name>');
+        }
+        if (verb === 'add') {
+          const result = await service.saveSmtpUser(
+            actor,
+            {
+              name,
+              controller,
+              allowedFrom: (values['allowed-from'] ?? '')
+                .split(',')
+                .map((a) => a.trim())
+                .filter(Boolean),
+              ...(values.purpose ? { defaultPurpose: values.purpose } : {}),
+              refusalMode: (values['refusal-mode'] ?? 'reject') as 'reject',
+            },
+            { creating: true },
+          );
+          out(`SMTP user ${name} added; its password (shown once): ${result.password}\n`);
+          return 0;
+        }
+        const current = (await service.smtpUsers()).find((u) => u.name === name);
+        if (!current) {
+          err(`no SMTP user "${name}"\n`);
+          return 1;
+        }
+        if (verb === 'password') {
+          const result = await service.saveSmtpUser(actor, current, { rotatePassword: true });
+          out(`new password of ${name} (shown once): ${result.password}\n`);
+        } else {
+          await service.setSmtpUserDisabled(actor, name, verb === 'disable');
+          out(`${name} ${verb}d; every relay picks it up within ${config.smtp.userRefreshMs / 1000} s\n`);
+        }
+        return 0;
+      }
+      case 'audit': {
+        const { rows, more } = await pages((page) => service.auditTrail(page, Math.min(500, limit)));
+        print(rows, (e: AuditEntry) =>
+          [
+            e.at,
+            `${e.actor} (${e.via})`,
+            e.action,
+            e.controller ? `controller=${e.controller}` : '',
+            e.target ? `target=${e.target}` : '',
+            e.reason ? `reason=${JSON.stringify(e.reason)}` : '',
+            Object.keys(e.details).length > 0 ? JSON.stringify(e.details) : '',
+          ]
+            .filter(Boolean)
+            .join('  '),
+        );
+        if (more && !values.json) err(`(the ${limit} newest shown; --limit N for more, --all for every one)\n`);
         return 0;
       }
       case 'sent': {
@@ -255,7 +409,7 @@ async function run(
             err(`invalid contact: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);
             return 2;
           }
-          await store.save(parsed.data);
+          await service.saveContact(actor, parsed.data);
         }
         const contact = (await store.getMany(controller, [address.address])).get(address.address);
         if (!contact) {
@@ -277,6 +431,20 @@ async function run(
         const summary = await importContacts(rest[1], controller, values['dry-run'] ? null : store, process.stderr, {
           rejects: values.rejects,
         });
+        if (!values['dry-run']) {
+          await stores.audit.append({
+            actor: actor.name,
+            via: 'cli',
+            action: 'contact.import',
+            controller,
+            details: {
+              file: basename(rest[1]),
+              rows: String(summary.rows),
+              saved: String(summary.saved),
+              refused: String(summary.refused),
+            },
+          });
+        }
         return summary.refused > 0 ? 1 : 0;
       }
       default:
@@ -285,6 +453,75 @@ async function run(
   } finally {
     db.destroy();
   }
+}
+
+/** Blocked-send filters from the options (dates YYYY-MM-DD, `--to` inclusive). */
+function blockedFilterOf(controller: string, values: ReturnType<typeof parseOptions>['values']): BlockedSendFilter {
+  const day = (name: 'from' | 'to') => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v)))
+      throw new UsageError(`--${name} takes a date as YYYY-MM-DD, not "${v}"`);
+    return name === 'to' ? new Date(Date.parse(v) + 86_400_000).toISOString().slice(0, 10) : v;
+  };
+  if (values.outcome && values.outcome !== 'blocked' && values.outcome !== 'flagged') {
+    throw new UsageError('--outcome is blocked or flagged');
+  }
+  const from = day('from');
+  const to = day('to');
+  return {
+    controller,
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+    ...(values.user ? { user: values.user } : {}),
+    ...(values.sender ? { sender: values.sender.toLowerCase() } : {}),
+    ...(values.recipient ? { recipient: values.recipient.toLowerCase() } : {}),
+    ...(values.rule ? { rule: values.rule } : {}),
+    ...(values.outcome ? { outcome: values.outcome as 'blocked' | 'flagged' } : {}),
+    ...(values.open ? { openReviews: true } : {}),
+  };
+}
+
+/** An opt-out list, 500 lines at a time through the service, with progress and every refused row. */
+async function importOppositionFile(
+  service: ConsoleService,
+  actor: Actor,
+  controller: string,
+  file: string,
+): Promise<number> {
+  const lines = readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/);
+  while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+  const header = lines[0] ?? '';
+  const hasHeader = !header.includes('@') || /address|e-?mail|courriel|adresse/i.test(header);
+  const rows = hasHeader ? lines.slice(1) : lines;
+  const totals = { added: 0, existing: 0, refused: [] as { line: number; value: string; reason: string }[] };
+  for (let i = 0; i < rows.length; i += 500) {
+    const slice = rows.slice(i, i + 500);
+    const report = await service.importOppositions(actor, controller, {
+      text: (hasHeader ? `${header}\n` : '') + slice.join('\n'),
+      file: basename(file),
+      firstLine: 1 + i,
+      header: hasHeader,
+    });
+    totals.added += report.added;
+    totals.existing += report.existing;
+    totals.refused.push(...report.refused);
+    err(
+      `\r  ${Math.min(i + 500, rows.length)} of ${rows.length} rows: ${totals.added} added, ${totals.existing} already on the list, ${totals.refused.length} refused`,
+    );
+  }
+  err('\n');
+  for (const r of totals.refused.slice(0, 50)) err(`  line ${r.line}: ${r.reason}: ${r.value}\n`);
+  if (totals.refused.length > 50) err(`  … and ${totals.refused.length - 50} more\n`);
+  return totals.refused.length > 0 ? 1 : 0;
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
 }
 
 function pickController(config: FairsendConfig, wanted: string | undefined): string {
@@ -302,7 +539,10 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (failure: unknown) => {
     if (failure instanceof ConfigError) err(`${failure.message}\n`);
-    else if (failure instanceof StoreUnavailableError)
+    else if (failure instanceof InputError || failure instanceof ForbiddenError) {
+      err(`${failure.message}\n`);
+      process.exit(2);
+    } else if (failure instanceof StoreUnavailableError)
       err(`${failure.message}\nIs DynamoDB reachable? For the local stack, run "npm start" first.\n`);
     else err(`${(failure as Error).stack ?? String(failure)}\n`);
     process.exit(1);

@@ -56,22 +56,38 @@ export class FairsendStack extends Stack {
     const names = config.dynamodb.tables;
 
     // The same keys as the local stack's tables (shared/stores/dynamo.ts TABLE_SPECS).
-    const table = (id: string, kind: keyof typeof TABLE_SPECS) =>
-      new dynamodb.Table(this, id, {
+    const table = (id: string, kind: keyof typeof TABLE_SPECS, timeToLiveAttribute?: string) => {
+      const spec = TABLE_SPECS[kind];
+      const t = new dynamodb.Table(this, id, {
         tableName: names[kind],
-        partitionKey: { name: TABLE_SPECS[kind].partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: TABLE_SPECS[kind].sortKey, type: dynamodb.AttributeType.STRING },
+        partitionKey: { name: spec.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: spec.sortKey, type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
         // The opposition list and the logs are legal records: never deleted with the stack, nor by hand.
         removalPolicy: RemovalPolicy.RETAIN,
         deletionProtection: true,
+        ...(timeToLiveAttribute ? { timeToLiveAttribute } : {}),
       });
+      // The console's lists: one index per access pattern (shared/stores/dynamo.ts).
+      for (const [indexName, index] of Object.entries(spec.indexes)) {
+        t.addGlobalSecondaryIndex({
+          indexName,
+          partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.ALL,
+        });
+      }
+      return t;
+    };
     const oppositions = table('Oppositions', 'oppositions');
     const blockedSends = table('BlockedSends', 'blockedSends');
     const sendLog = table('SendLog', 'sendLog');
     const contacts = table('Contacts', 'contacts');
+    // Console accounts, sessions and login throttles expire (`expires`, epoch seconds); SMTP users do not.
+    const admin = table('Admin', 'admin', 'expires');
+    const audit = table('AuditTrail', 'audit');
 
     // Secrets, all kept when the stack goes (links in sent mail must keep working):
     // the unsubscribe-token keys, generated once under a fixed key id, so changing
@@ -199,17 +215,48 @@ export class FairsendStack extends Stack {
       );
       return queue;
     };
+    /** These actions on this table only (not its indexes: CDK's table.grant would add `index/*`). */
     const grant = (target: iam.IGrantable, on: dynamodb.Table, ...actions: string[]) =>
-      on.grant(target, ...actions.map((a) => `dynamodb:${a}`));
+      target.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [on.tableArn] }),
+      );
+    /** Query on the named indexes of a table, each by name. */
+    const grantIndexes = (target: iam.IGrantable, on: dynamodb.Table, kind: keyof typeof TABLE_SPECS) =>
+      target.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: Object.keys(TABLE_SPECS[kind].indexes).map((name) => `${on.tableArn}/index/${name}`),
+        }),
+      );
 
     const unsubscribe = fn('Unsubscribe', 'unsubscribe');
     grant(unsubscribe, oppositions, 'PutItem', 'Query');
-    const api = new apigw.HttpApi(this, 'UnsubscribeApi', { description: 'Fairsend unsubscribe links (RFC 8058)' });
+    const api = new apigw.HttpApi(this, 'UnsubscribeApi', {
+      description: 'Fairsend unsubscribe links (RFC 8058) and the admin console',
+    });
     api.addRoutes({
       path: '/u/{token}',
       methods: [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD, apigw.HttpMethod.POST],
       integration: new integrations.HttpLambdaIntegration('UnsubscribeIntegration', unsubscribe),
     });
+
+    // The admin console and its JSON API: the same handler as `npm start`'s, every route behind
+    // its own session check (no anonymous route but the login form).
+    const adminConsole = fn('AdminConsole', 'admin', { timeout: Duration.seconds(29), memorySize: 512 });
+    grant(adminConsole, blockedSends, 'Query', 'GetItem', 'UpdateItem');
+    grant(adminConsole, sendLog, 'Query', 'BatchGetItem');
+    grant(adminConsole, oppositions, 'Query', 'PutItem', 'DeleteItem');
+    grant(adminConsole, contacts, 'BatchGetItem', 'UpdateItem');
+    grant(adminConsole, admin, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query');
+    // The audit trail is append-only: Put (with a does-not-exist condition) and Query, never Update or Delete.
+    grant(adminConsole, audit, 'PutItem', 'Query');
+    grantIndexes(adminConsole, blockedSends, 'blockedSends');
+    grantIndexes(adminConsole, sendLog, 'sendLog');
+    grantIndexes(adminConsole, oppositions, 'oppositions');
+    grantIndexes(adminConsole, audit, 'audit');
+    const adminIntegration = new integrations.HttpLambdaIntegration('AdminIntegration', adminConsole);
+    api.addRoutes({ path: '/admin', methods: [apigw.HttpMethod.ANY], integration: adminIntegration });
+    api.addRoutes({ path: '/admin/{proxy+}', methods: [apigw.HttpMethod.ANY], integration: adminIntegration });
 
     // SES events: SNS → SQS → Lambda. The queue holds what Lambda cannot take now; after 5
     // tries a record goes to the dead-letter queue (a complaint or a hard bounce is a legal record:
@@ -310,6 +357,14 @@ export class FairsendStack extends Stack {
     grant(task.taskRole, blockedSends, 'PutItem', 'UpdateItem');
     grant(task.taskRole, sendLog, 'BatchGetItem', 'BatchWriteItem', 'PutItem', 'Query');
     grant(task.taskRole, contacts, 'BatchGetItem', 'UpdateItem');
+    // SMTP users managed in the console, and their logins: only those two partitions of the admin table.
+    task.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+        resources: [admin.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['smtp-user', 'smtp-login'] } },
+      }),
+    );
     task.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['ses:SendEmail', 'ses:SendRawEmail'],
@@ -393,12 +448,12 @@ export class FairsendStack extends Stack {
     acknowledge(
       this,
       'AwsSolutions::AwsSolutions-APIG1',
-      'Unsubscribe URLs carry per-recipient tokens: access logs would keep them for no purpose (GDPR minimisation); the function logs what is needed.',
+      'Unsubscribe URLs carry per-recipient tokens: access logs would keep them for no purpose (GDPR minimisation); the functions log what is needed, and the admin console writes every change to the audit table.',
     );
     acknowledge(
       this,
       'AwsSolutions::AwsSolutions-APIG4',
-      'The unsubscribe link must work without login (RFC 8058, CNIL: objecting must be simple and free); the token authorises.',
+      'The unsubscribe link must work without login (RFC 8058, CNIL: objecting must be simple and free); the token authorises. The /admin routes authenticate in the function (scrypt accounts, server-side sessions in DynamoDB, CSRF tokens, login throttling): every route but the login form refuses without a session.',
     );
     acknowledge(
       this,
@@ -428,6 +483,10 @@ export class FairsendStack extends Stack {
     new CfnOutput(this, 'SmtpUserHashesSecretArn', {
       value: smtpUserHashes.secretArn,
       description: 'SMTP users\' scrypt hashes: {"<user>": "scrypt$…"}',
+    });
+    new CfnOutput(this, 'AdminConsoleUrl', {
+      value: `${api.apiEndpoint}/admin`,
+      description: 'The admin console (first account: npm run fairsend -- admin create <name>, with AWS credentials)',
     });
   }
 }

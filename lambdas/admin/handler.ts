@@ -432,7 +432,7 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
         }
         case '/api/contacts/import': {
           const text = body().toString('utf8');
-          const firstLine = Number(q.get('firstLine') ?? 2) || 2;
+          const firstLine = Number(q.get('firstLine') ?? 1) || 1;
           const report = await service.importContacts(actor, q.get('controller') ?? undefined, {
             text,
             file: q.get('file') ?? 'upload.csv',
@@ -440,7 +440,7 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
           // The slice's lines are counted from its header; the file's from the file's.
           return json(200, {
             ...report,
-            refused: report.refused.map((r) => ({ ...r, line: r.line === 1 ? 1 : r.line + firstLine - 2 })),
+            refused: report.refused.map((r) => ({ ...r, line: r.line === 1 ? 1 : r.line + firstLine - 1 })),
           });
         }
         case '/contacts': {

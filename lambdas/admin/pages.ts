@@ -284,7 +284,7 @@ const IMPORT_SCRIPT = `
     body.textContent = '';
     for (let i = 0; i < rows.length; i += size) {
       const slice = rows.slice(i, i + size);
-      const firstLine = (hasHeader ? 2 : 1) + i;
+      const firstLine = 1 + i;
       const params = new URLSearchParams({ controller: form.controller.value, file: file.name, firstLine: String(firstLine), header: hasHeader ? '1' : '0' });
       let answer;
       try {
@@ -296,7 +296,7 @@ const IMPORT_SCRIPT = `
         answer = await res.json();
         if (!res.ok) throw new Error(answer.error || res.statusText);
       } catch (err) {
-        status.textContent = 'Stopped at line ' + firstLine + ': ' + err.message + '. Rows before it are imported; import the rest again (already imported rows are kept as they are).';
+        status.textContent = 'Stopped at data row ' + (i + 1) + ': ' + err.message + '. Rows before it are imported; import the rest again (already imported rows are kept as they are).';
         form.querySelector('button').disabled = false;
         return;
       }

@@ -360,8 +360,9 @@ export class ConsoleService {
 
   /**
    * Imports an opt-out list (a column `address`/`email`, or the first column; addresses or
-   * `@domain`), `firstLine` being the file line of the text's first line: the console sends a
-   * large file in slices and shows progress between them. An address already opposed keeps its
+   * `@domain`). The console and the CLI send a large file in slices (each with the header line
+   * again) and show progress between them: `firstLine` is 1 + the rows of the file before this
+   * slice, so refused rows are reported with their line in the file. An address already opposed keeps its
    * first entry; every refused row is reported with its line.
    */
   async importOppositions(

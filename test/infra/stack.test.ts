@@ -45,8 +45,8 @@ const statements = (): Statement[] =>
   );
 
 describe('CDK stack', () => {
-  it('creates the four tables with pk/sk, on demand, with point-in-time recovery, kept on delete', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+  it('creates the six tables with pk/sk, on demand, with point-in-time recovery, kept on delete', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 6);
     const tables = template.findResources('AWS::DynamoDB::Table');
     for (const table of Object.values(tables) as { DeletionPolicy: string; Properties: Record<string, any> }[]) {
       expect(table.DeletionPolicy).toBe('Retain');
@@ -211,6 +211,8 @@ describe('CDK stack', () => {
       [
         'dynamodb:BatchGetItem',
         'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
         'dynamodb:UpdateItem',
