@@ -497,6 +497,7 @@ async function importOppositionFile(
   const hasHeader = !header.includes('@') || /address|e-?mail|courriel|adresse/i.test(header);
   const rows = hasHeader ? lines.slice(1) : lines;
   const totals = { added: 0, existing: 0, refused: [] as { line: number; value: string; reason: string }[] };
+  const importedAt = new Date().toISOString();
   for (let i = 0; i < rows.length; i += 500) {
     const slice = rows.slice(i, i + 500);
     const report = await service.importOppositions(actor, controller, {
@@ -504,6 +505,7 @@ async function importOppositionFile(
       file: basename(file),
       firstLine: 1 + i,
       header: hasHeader,
+      importedAt,
     });
     totals.added += report.added;
     totals.existing += report.existing;

@@ -427,6 +427,7 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
             file: q.get('file') ?? 'upload.csv',
             firstLine: Number(q.get('firstLine') ?? 1) || 1,
             ...(q.get('header') ? { header: q.get('header') === '1' } : {}),
+            ...(q.get('importedAt') ? { importedAt: q.get('importedAt')! } : {}),
           });
           return json(200, report);
         }

@@ -209,10 +209,10 @@ export function oppositionsPage(
 ${isAdmin(ctx) ? html`<a class="button secondary" href="${BASE}/oppositions/import${query({ controller: params.controller })}">Import CSV</a>` : ''}</form>
 ${
   isAdmin(ctx)
-    ? html`<details class="card"${result.items.length === 0 && !params.q ? html` open` : ''}><summary><strong>Add an opposition</strong></summary>
+    ? html`<section class="card" aria-labelledby="add-opposition"><h2 id="add-opposition">Add an opposition</h2>
 <form method="post" action="${BASE}/oppositions" class="filters">${csrf(ctx)}<input type="hidden" name="controller" value="${params.controller}">
-<label>Address or @domain <input name="subject" required placeholder="bob@client.example"></label>
-<label>Note (how the person objected) <input name="note" size="40" placeholder="phone call of 2026-11-20"></label><button type="submit">Add</button></form></details>`
+<label>Address or @domain to oppose <input name="subject" required placeholder="bob@client.example"></label>
+<label>Note (how the person objected) <input name="note" size="40" placeholder="phone call of 2026-11-20"></label><button type="submit">Add</button></form></section>`
     : ''
 }
 <table class="responsive"><caption>${params.q ? `Entries that cover ${params.q}` : 'Every entry'}: from these, every send is refused.</caption>
@@ -279,13 +279,14 @@ const IMPORT_SCRIPT = `
     const rows = hasHeader ? lines.slice(1) : lines;
     const size = 250;
     const totals = { done: 0, added: 0, existing: 0, refused: [] };
+    const importedAt = new Date().toISOString();
     document.getElementById('progress').hidden = false;
     form.querySelector('button').disabled = true;
     body.textContent = '';
     for (let i = 0; i < rows.length; i += size) {
       const slice = rows.slice(i, i + size);
       const firstLine = 1 + i;
-      const params = new URLSearchParams({ controller: form.controller.value, file: file.name, firstLine: String(firstLine), header: hasHeader ? '1' : '0' });
+      const params = new URLSearchParams({ controller: form.controller.value, file: file.name, firstLine: String(firstLine), header: hasHeader ? '1' : '0', importedAt });
       let answer;
       try {
         const res = await fetch(form.dataset.endpoint + '?' + params, {

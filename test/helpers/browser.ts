@@ -34,12 +34,17 @@ export const SCREENSHOTS = 'test-results/screenshots';
  * A local stack and Chromium for one browser test file: started before its tests (when Chromium
  * is there), stopped after them. The returned object is filled in by then.
  */
-export function useBrowserStack(): { stack: LocalStack; browser: Browser } {
+type StackOptions = Parameters<typeof startTestStack>[0];
+
+export function useBrowserStack(options: StackOptions | (() => Promise<StackOptions>) = {}): {
+  stack: LocalStack;
+  browser: Browser;
+} {
   const env = {} as { stack: LocalStack; browser: Browser };
   beforeAll(async () => {
     if (!browserAvailable) return;
     mkdirSync(SCREENSHOTS, { recursive: true });
-    env.stack = await startTestStack();
+    env.stack = await startTestStack(typeof options === 'function' ? await options() : options);
     env.browser = await launchChromium();
   });
   afterAll(async () => {
