@@ -22,6 +22,8 @@ export interface DeliveryPlan {
   /** Header From address: the SES identity. */
   from: string;
   messageId: string | undefined;
+  /** The decoded subject, for the console's sent-mail list. */
+  subject?: string;
   /** The submitted message's identity (envelope + bytes): a retry of it is recognised by this. */
   idempotencyKey: string;
   /** The submitted message's size, to bound the bytes in flight. */
@@ -109,6 +111,7 @@ export class Delivery {
       at: new Date().toISOString(),
       sesMessageId,
       messageId: plan.messageId,
+      ...(plan.subject !== undefined ? { subject: plan.subject.slice(0, 300) } : {}),
       idempotencyKey: plan.idempotencyKey,
     };
     for (let attempt = 0; attempt < 3; attempt++) {

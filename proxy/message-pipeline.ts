@@ -206,6 +206,7 @@ export class MessagePipeline {
       user: input.user,
       from: message.from[0]!.address,
       messageId: template.messageId,
+      ...(input.message.subject !== undefined ? { subject: input.message.subject } : {}),
       idempotencyKey: key,
       size: message.raw.length,
       copies: sendTo.map((recipient) => ({

@@ -383,6 +383,7 @@ export class Relay {
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
         recipient: checked.address.address,
         rule: verdict.rule,
+        reason: verdict.reason,
         reply: reply.toString(),
       });
       tx?.blocked.push(record);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ConfigError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
+import { sendDemoTraffic } from './demo-traffic.ts';
 import { dataDir, loadLocalConfig, saveLocalSecrets } from './local-config.ts';
 import { startLocalStack } from './stack.ts';
 import { configuredCertificate, localCertificate } from './tls.ts';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({ config, tls, dataDir: dir, log });
 
   // No default password: the first start makes an admin account with a random one, shown below.
+  let demo = '';
   if (!(await stack.stores.admin.anyAccount())) {
     const password = await stack.console.createAdmin(
       { name: 'npm start', role: 'admin', via: 'cli' },
@@ -23,6 +25,11 @@ async function main(): Promise<void> {
     );
     secrets.consoleAdmin = { name: 'admin', password };
     saveLocalSecrets(secrets);
+    const [user, credentials] = Object.entries(secrets.smtpUsers)[0] ?? [];
+    if (process.env.FAIRSEND_DEMO_DATA !== '0' && user && credentials && config.smtpUsers[user]) {
+      const sent = await sendDemoTraffic(stack, { user, password: credentials.password }, tls.cert);
+      demo = `  Demo data         ${sent} messages sent through the relay as "${user}" on this first start (FAIRSEND_DEMO_DATA=0 skips it)`;
+    }
   }
   const consoleUrl = `http://${stack.http.address}:${stack.http.port}/admin`;
   const smtpHost = stack.smtp.starttls.address;
@@ -41,6 +48,7 @@ async function main(): Promise<void> {
     secrets.consoleAdmin
       ? `    account ${secrets.consoleAdmin.name}   password ${secrets.consoleAdmin.password}   (as first made; more with: npm run fairsend -- admin create <name>)`
       : '    (log in with an account made by: npm run fairsend -- admin create <name>)',
+    ...(demo ? [demo] : []),
     `  Sent mail (SES)   ${stack.outboxUrl ?? '(real SES)'}`,
     `  HTTP              http://${stack.http.address}:${stack.http.port} (unsubscribe links /u/…, POST /local/inbound-mail)`,
     `  DynamoDB          ${stack.config.dynamodb.endpoint} (data in ${join(dir, 'dynamodb')})`,

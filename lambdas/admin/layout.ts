@@ -40,7 +40,7 @@ figure{margin:0 0 16px}.card{background:var(--card);border:1px solid var(--line)
 table{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line);border-radius:10px;overflow:hidden}
 caption{text-align:left;color:var(--muted);padding:6px 2px;caption-side:bottom;font-size:13px}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}th{background:#eef2f7;font-size:13px;color:#34404f}
-tbody tr:hover{background:#f8fafc}td.wrap{word-break:break-word;max-width:340px}
+tbody tr:hover{background:#f8fafc}td.wrap{word-break:break-word;max-width:340px}td.ids{font-size:12px;word-break:break-all;max-width:260px}
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap}
 .badge.blocked,.badge.bounced,.badge.complained,.badge.suppressed{background:var(--bad-bg);color:var(--bad)}
 .badge.flagged,.badge.soft-bounced,.badge.open{background:var(--warn-bg);color:var(--warn)}

@@ -179,14 +179,14 @@ export function sentPage(
 <label>Message-ID <input name="messageId" value="${params.messageId ?? ''}" placeholder="<id@host>"></label>
 <button type="submit">Search</button></form>
 <table class="responsive"><caption>One row per copy, newest first. What became of it comes from SES's events.</caption>
-<thead><tr><th scope="col">Sent</th><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col">User / purpose</th><th scope="col">SES message id</th><th scope="col">Message-ID</th></tr></thead>
+<thead><tr><th scope="col">Sent</th><th scope="col">Recipient</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">User / purpose</th><th scope="col">SES message id / Message-ID</th></tr></thead>
 <tbody>${result.items.length === 0 ? html`<tr><td colspan="6" class="muted">No copy matches.</td></tr>` : ''}
 ${result.items.map(
   (
     c,
   ) => html`<tr><td data-label="Sent">${when(c.at)}</td><td data-label="Recipient" class="wrap"><a href="${BASE}/contacts${query({ controller: c.controller, address: c.recipient })}">${c.recipient}</a></td>
-<td data-label="Status"><span class="badge ${c.status}">${c.status}</span>${c.events.filter((e) => e.detail).map((e) => html`<br><span class="muted">${e.kind}: ${e.detail}</span>`)}</td>
-<td data-label="User">${c.user}<br><span class="muted">${c.purpose ?? ''}</span></td><td data-label="SES id" class="wrap"><code>${c.sesMessageId}</code></td><td data-label="Message-ID" class="wrap"><code>${c.messageId ?? ''}</code></td></tr>`,
+<td data-label="Subject" class="wrap">${c.subject ?? ''}</td><td data-label="Status"><span class="badge ${c.status}">${c.status}</span>${c.events.filter((e) => e.detail).map((e) => html`<br><span class="muted">${e.kind}: ${e.detail}</span>`)}</td>
+<td data-label="User">${c.user}<br><span class="muted">${c.purpose ?? ''}</span></td><td data-label="Ids" class="ids"><code>${c.sesMessageId}</code><br><a href="${BASE}/sent${query({ controller: c.controller, messageId: c.messageId })}"><code>${c.messageId ?? ''}</code></a></td></tr>`,
 )}</tbody></table>
 ${pager(`${BASE}/sent`, { controller: params.controller, recipient: params.recipient, messageId: params.messageId }, result.next, !params.page)}`,
   );
@@ -361,9 +361,9 @@ ${
 ${isAdmin(ctx) ? html`<button type="submit">Save</button>` : ''}</form>
 <h2>Oppositions</h2>${person.oppositions.length === 0 ? html`<p>None: mail to ${person.address} is sent.</p>` : html`<ul>${person.oppositions.map((o) => html`<li><code>${o.subject}</code>, ${o.origin}, since ${o.effectiveAt}</li>`)}</ul>`}
 <h2>Copies sent (${person.sent.length})</h2>
-<table class="responsive"><thead><tr><th scope="col">Sent</th><th scope="col">Status</th><th scope="col">Purpose</th><th scope="col">User</th><th scope="col">Message-ID</th></tr></thead><tbody>
-${person.sent.length === 0 ? html`<tr><td colspan="5" class="muted">None.</td></tr>` : ''}
-${person.sent.map((s) => html`<tr><td data-label="Sent">${s.at}</td><td data-label="Status"><span class="badge ${s.status}">${s.status}</span></td><td data-label="Purpose">${s.purpose ?? ''}</td><td data-label="User">${s.user}</td><td data-label="Message-ID" class="wrap"><code>${s.messageId ?? ''}</code></td></tr>`)}</tbody></table>
+<table class="responsive"><thead><tr><th scope="col">Sent</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Purpose</th><th scope="col">User</th><th scope="col">Message-ID</th></tr></thead><tbody>
+${person.sent.length === 0 ? html`<tr><td colspan="6" class="muted">None.</td></tr>` : ''}
+${person.sent.map((s) => html`<tr><td data-label="Sent">${s.at}</td><td data-label="Subject" class="wrap">${s.subject ?? ''}</td><td data-label="Status"><span class="badge ${s.status}">${s.status}</span></td><td data-label="Purpose">${s.purpose ?? ''}</td><td data-label="User">${s.user}</td><td data-label="Message-ID" class="wrap"><code>${s.messageId ?? ''}</code></td></tr>`)}</tbody></table>
 <h2>Blocked and flagged (${person.blocked.length})</h2>
 <table class="responsive"><thead><tr><th scope="col">When</th><th scope="col">Outcome</th><th scope="col">Rule</th><th scope="col">Subject</th></tr></thead><tbody>
 ${person.blocked.length === 0 ? html`<tr><td colspan="4" class="muted">None.</td></tr>` : ''}

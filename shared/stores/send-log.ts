@@ -26,6 +26,7 @@ export const sentCopySchema = z.object({
   /** The id the copy's unsubscribe token carries. */
   copyId: z.string().optional(),
   messageId: z.string().optional(),
+  subject: z.string().optional(),
   idempotencyKey: z.string(),
 });
 export type SentCopy = z.infer<typeof sentCopySchema>;

@@ -195,6 +195,9 @@ describe.skipIf(!browserAvailable)('the admin console in a browser', () => {
     await shot('overview');
     await page.goto(`${base}/admin/sent?controller=acme`);
     expect(await page.locator('tbody tr').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('tbody tr', { hasText: 'ed@client.example' }).textContent()).toContain(
+      'Offre spéciale DSI',
+    );
     await shot('sent');
     await page.goto(`${base}/admin/contacts?controller=acme&address=dora@client.example`);
     const person = await page.locator('main').textContent();
