@@ -236,22 +236,34 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
       ExclusiveStartKey: startKey(options.page, { [partitionAttribute]: partitionValue }),
     };
     const limit = options.limit ?? 50;
+    const filtered = conditions.length > 0;
+    // The key of an item as DynamoDB's LastEvaluatedKey would give it: the table's, and the index's.
+    const keyOf = (item: Record<string, unknown>) => ({
+      pk: item.pk,
+      sk: item.sk,
+      ...(index ? { [partitionAttribute]: item[partitionAttribute] } : {}),
+    });
     try {
-      // A filter expression may leave a page short: read on until the page is full or the list ends.
-      const items: BlockedSend[] = [];
+      // With a filter, DynamoDB's Limit counts the items read, not those returned: read ahead in
+      // larger pages, keep `limit`, and continue after the last one kept.
+      const raw: Record<string, unknown>[] = [];
       let last: Record<string, unknown> | undefined;
       do {
         const out = await this.db.send(
           new QueryCommand({
             ...input,
-            Limit: limit - items.length,
+            Limit: filtered ? Math.max(200, limit * 4) : limit - raw.length,
             ExclusiveStartKey: last ?? input.ExclusiveStartKey,
           }),
         );
-        items.push(...(out.Items ?? []).map((item) => blockedSendSchema.parse(item)));
+        raw.push(...(out.Items ?? []));
         last = out.LastEvaluatedKey;
-      } while (last && items.length < limit);
-      return { items, next: pageToken(last) };
+      } while (last && raw.length < limit);
+      if (raw.length > limit) {
+        raw.length = limit;
+        last = keyOf(raw[limit - 1]!);
+      }
+      return { items: raw.map((item) => blockedSendSchema.parse(item)), next: pageToken(last) };
     } catch (err) {
       throw storeError('blocked-send search', err);
     }
