@@ -190,7 +190,10 @@ async function run(
   }
 
   const { config } = await loadLocalConfig();
-  const controller = pickController(config, values.controller);
+  // Accounts, SMTP users and the audit trail are not one controller's.
+  const global =
+    command === 'admin' || command === 'users' || command === 'audit' || (command === 'user' && rest[0] !== 'add');
+  const controller = global ? '' : pickController(config, values.controller);
   const db = createDynamoClient(config.dynamodb);
   const stores = createStores(db, config.dynamodb.tables);
   const service = new ConsoleService(config, stores);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, runCliWithInput } from '../helpers/cli.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 /** The CLI as an admin types it: help, usage errors, paging, CSV files as Excel writes them. */
@@ -95,5 +95,98 @@ describe('fairsend CLI', () => {
     writeFileSync(file, 'address\tsource\nerin@client.example\tCarte de visite\n');
     const run = await cli('contacts', 'import', file, '--controller', 'acme');
     expect(run.stderr).toContain('1 rows: 1 saved, 0 refused');
+  });
+});
+
+describe('fairsend CLI: the console service from a terminal', () => {
+  it('makes console accounts: the password from stdin, or made and printed once', async () => {
+    const piped = await runCliWithInput(configFile, dir, 'a-long-enough-password\n', 'admin', 'create', 'cli-admin');
+    expect([piped.code, piped.stdout, piped.stderr]).toEqual([0, 'account cli-admin (admin) created\n', '']);
+    const made = await cli('admin', 'create', 'cli-reviewer', '--role', 'reviewer');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(
+      /^account cli-reviewer \(reviewer\) created; its password \(shown once\): [A-Za-z0-9_-]{24}\n$/,
+    );
+    const again = await cli('admin', 'create', 'cli-admin');
+    expect([again.code, again.stderr]).toEqual([2, 'an account "cli-admin" already exists\n']);
+    const badRole = await cli('admin', 'create', 'x', '--role', 'boss');
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toMatch(/^--role is admin or reviewer/);
+  });
+
+  it('adds, lists and disables SMTP users; removes an opposition only with a reason; imports an opt-out list; all audited', async () => {
+    const added = await cli('user', 'add', 'cli-user', '--controller', 'acme', '--allowed-from', 'alice@acme.example');
+    expect(added.stdout).toMatch(/^SMTP user cli-user added; its password \(shown once\): [A-Za-z0-9_-]{24}\n$/);
+    const outside = await cli('user', 'add', 'bad-user', '--controller', 'acme', '--allowed-from', 'x@globex.example');
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain(`"x@globex.example" is not within controller "acme"'s allowedSenders`);
+    expect((await cli('user', 'disable', 'cli-user')).stdout).toMatch(
+      /^cli-user disabled; every relay picks it up within 5 s/,
+    );
+    const users = await cli('users');
+    expect(users.stdout).toMatch(/^cli-user {2}DISABLED {2}source=console {2}controller=acme/m);
+    expect(users.stdout).toMatch(/^alice {2}enabled {2}source=config/m);
+
+    await cli('oppose', 'gone@client.example', '--controller', 'acme', '--note', 'by phone');
+    const noReason = await cli('unoppose', 'gone@client.example', '--controller', 'acme');
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/^--reason is required/);
+    const removed = await cli(
+      'unoppose',
+      'gone@client.example',
+      '--controller',
+      'acme',
+      '--reason',
+      'consented again on 2026-11-27',
+    );
+    expect(removed.stdout).toBe(
+      "gone@client.example (origin manual) removed from acme's list; the reason is in the audit trail\n",
+    );
+
+    const file = join(dir, 'optout.csv');
+    writeFileSync(file, 'email\r\nout1@client.example\r\nnonsense\r\n@out.example\r\n');
+    const imported = await cli('oppositions', 'import', file, '--controller', 'acme');
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toContain('3 of 3 rows: 2 added, 0 already on the list, 1 refused');
+    expect(imported.stderr).toContain('line 3: neither an address nor @domain: nonsense');
+    expect((await cli('oppositions', '--controller', 'acme', '--search', '@out.example')).stdout).toMatch(
+      /^@out\.example {2}origin=import/,
+    );
+
+    const audit = await cli('audit', '--limit', '20');
+    const actions = audit.stdout.split('\n').map((l) => l.split('  ')[2]);
+    for (const action of [
+      'admin-account.create',
+      'smtp-user.add',
+      'smtp-user.change',
+      'opposition.add',
+      'opposition.remove',
+      'opposition.import',
+    ]) {
+      expect(actions).toContain(action);
+    }
+    expect(audit.stdout).toContain('reason="consented again on 2026-11-27"');
+    expect(audit.stdout).toMatch(/ \(cli\) {2}opposition\.remove/);
+  });
+
+  it('filters blocked sends like the console', async () => {
+    await stack.stores.blockedSends.record({
+      controller: 'acme',
+      user: 'filter-me',
+      mailFrom: 'alice@acme.example',
+      recipient: 'z@zed.example',
+      rule: 'policy:no-consent',
+    });
+    const byUser = await cli('blocked', '--controller', 'acme', '--user', 'filter-me');
+    expect(byUser.stdout.trim().split('\n')).toHaveLength(1);
+    expect(byUser.stdout).toContain('z@zed.example');
+    expect((await cli('blocked', '--controller', 'acme', '--recipient', '@zed.example', '--json')).stdout).toContain(
+      '"user": "filter-me"',
+    );
+    const badDate = await cli('blocked', '--controller', 'acme', '--from', '2026-13-40');
+    expect([badDate.code, badDate.stderr.split('\n')[0]]).toEqual([
+      2,
+      '--from takes a date as YYYY-MM-DD, not "2026-13-40"',
+    ]);
   });
 });
