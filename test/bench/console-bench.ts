@@ -138,17 +138,25 @@ export async function benchConsoleLists(
   return rows;
 }
 
-/** `npx tsx test/bench/console-bench.ts [count]`: this section alone, against an embedded dynalite. */
-if (process.argv[1]?.endsWith('console-bench.ts')) {
+/** This section with its own DynamoDB stand-in (dynalite in this process, behind the SigV4 check). */
+export async function runConsoleBench(log: (line: string) => void, large = 100_000): Promise<ConsoleBenchRow[]> {
   const { startDynamoStandIn } = await import('../../infra/local/dynamodb-stand-in.ts');
   const { testConfig } = await import('../helpers/config.ts');
   const config = await testConfig();
   const dynamo = await startDynamoStandIn({ region: config.dynamodb.region, port: 0 });
-  const rows = await benchConsoleLists(
-    { ...config, dynamodb: { ...config.dynamodb, endpoint: dynamo.endpoint } },
-    (line) => process.stdout.write(`${line}\n`),
-    Number(process.argv[2] ?? 100_000),
-  );
+  try {
+    return await benchConsoleLists(
+      { ...config, dynamodb: { ...config.dynamodb, endpoint: dynamo.endpoint } },
+      log,
+      large,
+    );
+  } finally {
+    await dynamo.close();
+  }
+}
+
+/** `npx tsx test/bench/console-bench.ts [count]`: this section alone. */
+if (process.argv[1]?.endsWith('console-bench.ts')) {
+  const rows = await runConsoleBench((line) => process.stdout.write(`${line}\n`), Number(process.argv[2] ?? 100_000));
   process.stdout.write(`${JSON.stringify(rows)}\n`);
-  await dynamo.close();
 }
