@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { normaliseAddress } from '../shared/address.ts';
 import type { FairsendConfig } from '../shared/config.ts';
+import { accessReportHtml } from '../shared/console/access-report.ts';
+import { registerLanguage, registerMarkdown } from '../shared/console/register.ts';
 import {
   type Actor,
   ConsoleService,
@@ -15,12 +17,14 @@ import { importContacts } from '../shared/contacts-import.ts';
 import { ConfigError, StoreUnavailableError } from '../shared/errors.ts';
 import { hashPassword } from '../shared/password.ts';
 import { printableLines } from '../shared/printable.ts';
+import { retentionOf } from '../shared/retention.ts';
 import type { AuditEntry } from '../shared/stores/audit.ts';
 import type { BlockedSend, BlockedSendFilter } from '../shared/stores/blocked-sends.ts';
 import { contactSchema } from '../shared/stores/contacts.ts';
 import { createDynamoClient, type Page } from '../shared/stores/dynamo.ts';
 import { createStores } from '../shared/stores/index.ts';
 import type { Opposition } from '../shared/stores/opposition-list.ts';
+import { retentionPreview } from '../shared/stores/retention-sweep.ts';
 import type { SentCopy } from '../shared/stores/send-log.ts';
 import { loadLocalConfig } from './local/local-config.ts';
 
@@ -60,6 +64,21 @@ const USAGE = `usage: npm run fairsend -- <command> [options]      (fairsend hel
                                                       add an SMTP user; prints its password once
   user disable|enable|password <name>                 disable, enable, or give a new password (printed once)
   audit [--limit N | --all] [--json]                  the audit trail, newest first
+  access <address> [--controller ID] [--html FILE] [--lang fr|en]
+                                                      everything held about a person and their +tag variants:
+                                                      JSON on stdout, a printable page for them in FILE
+  erase <address> (--request ID | --reason TEXT) [--controller ID]
+                                                      erase a person's data; their opposition is kept as a
+                                                      keyed hash, so they are never written to again
+  requests [--json]                                   data-subject requests, open ones first by deadline
+  request add <address> --kind access|erasure|objection|rectification [--controller ID]
+          [--received YYYY-MM-DD] [--channel TEXT] [--note TEXT]
+                                                      record a request (its deadline: one month)
+  request extend <id> --reason TEXT                   extend by up to two months (art. 12(3))
+  request close <id> --outcome TEXT [--refused]       answered (or refused, with why)
+  retention [--preview] [--days N]                    what retention removes: overdue and next N days (30)
+  register [--format md|json] [--lang fr|en] [--controller ID]
+                                                      the register of processing (GDPR art. 30), with figures
   hash-password                                       read a password on stdin, print its scrypt hash
 
 The config is FAIRSEND_CONFIG (default: the local demo config); for the local stack,
@@ -151,6 +170,16 @@ function parseOptions(argv: string[]) {
       'allowed-from': { type: 'string' },
       purpose: { type: 'string' },
       'refusal-mode': { type: 'string' },
+      html: { type: 'string' },
+      lang: { type: 'string' },
+      request: { type: 'string' },
+      kind: { type: 'string' },
+      received: { type: 'string' },
+      channel: { type: 'string' },
+      refused: { type: 'boolean', default: false },
+      preview: { type: 'boolean', default: false },
+      days: { type: 'string' },
+      format: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -174,6 +203,12 @@ async function run(
     'users',
     'user',
     'audit',
+    'access',
+    'erase',
+    'requests',
+    'request',
+    'retention',
+    'register',
   ];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
   const limit = values.all ? Number.POSITIVE_INFINITY : count(values.limit, 'limit', 50);
@@ -192,10 +227,13 @@ async function run(
   const { config } = await loadLocalConfig();
   // Accounts, SMTP users and the audit trail are not one controller's.
   const global =
-    command === 'admin' || command === 'users' || command === 'audit' || (command === 'user' && rest[0] !== 'add');
+    ['admin', 'users', 'audit', 'requests', 'retention'].includes(command) ||
+    (command === 'user' && rest[0] !== 'add') ||
+    (command === 'request' && rest[0] !== 'add') ||
+    (['access', 'erase', 'register'].includes(command) && !values.controller);
   const controller = global ? '' : pickController(config, values.controller);
   const db = createDynamoClient(config.dynamodb);
-  const stores = createStores(db, config.dynamodb.tables);
+  const stores = createStores(db, config.dynamodb.tables, retentionOf(config));
   const service = new ConsoleService(config, stores);
   const actor: Actor = { name: process.env.USER || process.env.USERNAME || 'cli', role: 'admin', via: 'cli' };
   /** Every page of a paged list, up to `limit` rows. */
@@ -356,6 +394,115 @@ async function run(
         }
         return 0;
       }
+      case 'access': {
+        const report = await service.privacy.access(values.controller, rest[0] ?? '');
+        if (values.html) {
+          const lang =
+            values.lang === 'en' || values.lang === 'fr'
+              ? values.lang
+              : report.controllers[0]?.contacts[0]?.language === 'en'
+                ? 'en'
+                : 'fr';
+          writeFileSync(values.html, accessReportHtml(report, lang));
+          err(`the page for the person (${lang}) is in ${values.html}\n`);
+        }
+        out(`${JSON.stringify(report, null, 2)}\n`);
+        return 0;
+      }
+      case 'erase': {
+        if (!values.request && !values.reason)
+          throw new UsageError('give --request ID (the request it answers) or --reason TEXT');
+        const reports = await service.privacy.erase(actor, values.controller, rest[0] ?? '', {
+          ...(values.request ? { requestId: values.request } : {}),
+          ...(values.reason ? { reason: values.reason } : {}),
+        });
+        for (const r of reports) {
+          out(
+            `${r.controller}: erased ${r.contacts} contact record(s), ${r.sendLog} send-log item(s), ${r.blocked} blocked send(s) over ${r.addresses} address(es); the opposition is kept as a keyed hash\n`,
+          );
+        }
+        return 0;
+      }
+      case 'requests': {
+        const requests = await service.privacy.requests();
+        print(requests, (r: Awaited<ReturnType<typeof service.privacy.requests>>[number]) =>
+          [
+            r.id,
+            r.status.toUpperCase(),
+            r.kind,
+            r.controller,
+            r.subjectMasked,
+            `received=${r.receivedAt.slice(0, 10)}`,
+            `due=${(r.extension?.until ?? r.deadline).slice(0, 10)}`,
+            r.status === 'open'
+              ? r.dueIn < 0
+                ? `LATE by ${-r.dueIn} days`
+                : `in ${r.dueIn} days`
+              : `closed=${r.closedAt?.slice(0, 10)} by ${r.closedBy}`,
+            r.outcome ? `outcome=${JSON.stringify(r.outcome)}` : '',
+          ]
+            .filter(Boolean)
+            .join('  '),
+        );
+        return 0;
+      }
+      case 'request': {
+        const [verb, target] = rest;
+        if (verb === 'add') {
+          if (!target || !values.kind)
+            throw new UsageError('request add <address> --kind access|erasure|objection|rectification');
+          const r = await service.privacy.createRequest(actor, {
+            controller,
+            kind: values.kind,
+            address: target,
+            ...(values.received ? { receivedAt: values.received } : {}),
+            ...(values.channel ? { channel: values.channel } : {}),
+            ...(values.note ? { note: values.note } : {}),
+          });
+          out(`request ${r.id} (${r.kind}, ${r.subjectMasked}) recorded; answer by ${r.deadline.slice(0, 10)}\n`);
+          return 0;
+        }
+        if (verb === 'extend' && target) {
+          const r = await service.privacy.extend(actor, target, values.reason ?? '');
+          out(`request ${r.id} extended to ${r.extension!.until.slice(0, 10)}; tell the person why\n`);
+          return 0;
+        }
+        if (verb === 'close' && target) {
+          const r = await service.privacy.close(
+            actor,
+            target,
+            values.refused ? 'refused' : 'done',
+            values.outcome ?? '',
+          );
+          out(`request ${r.id} ${r.status}\n`);
+          return 0;
+        }
+        throw new UsageError('request add|extend|close …');
+      }
+      case 'retention': {
+        const days = count(values.days, 'days', 30);
+        const lines = await retentionPreview(db, config.dynamodb.tables, days);
+        const r = retentionOf(config);
+        out(
+          `retention: contacts ${r.contactsMonths} months after the last contact, send log ${r.sendLogMonths}, blocked sends ${r.blockedSendsMonths}, SES events ${r.sesEventsMonths}, audit ${r.auditMonths}, requests ${r.requestsMonths} months; idempotency ${r.idempotencyHours} h; oppositions: kept\n`,
+        );
+        if (lines.length === 0) out(`nothing expires in the next ${days} days\n`);
+        for (const l of lines) {
+          out(
+            `${l.table.padEnd(13)} ${l.kind.padEnd(32)} overdue ${String(l.overdue).padStart(6)}   next ${days} days ${String(l.upcoming).padStart(6)}${l.next ? ` (first on ${l.next.slice(0, 16).replace('T', ' ')})` : ''}\n`,
+          );
+        }
+        err('(in AWS, DynamoDB TTL deletes these; locally, npm start purges them at start and every hour)\n');
+        return 0;
+      }
+      case 'register': {
+        const lang = registerLanguage(values.lang);
+        const register = await service.register.build(lang, values.controller);
+        if (values.format === 'json') out(`${JSON.stringify(register, null, 2)}\n`);
+        else if (values.format === undefined || values.format === 'md') out(registerMarkdown(register));
+        else throw new UsageError('--format is md or json');
+        return 0;
+      }
       case 'audit': {
         const { rows, more } = await pages((page) => service.auditTrail(page, Math.min(500, limit)));
         print(rows, (e: AuditEntry) =>
@@ -433,6 +580,7 @@ async function run(
         const store = stores.contacts;
         const summary = await importContacts(rest[1], controller, values['dry-run'] ? null : store, process.stderr, {
           rejects: values.rejects,
+          check: service.erasedCheck(controller),
         });
         if (!values['dry-run']) {
           await stores.audit.append({

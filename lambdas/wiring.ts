@@ -2,6 +2,7 @@ import { ConsoleAuth } from '../shared/console/auth.ts';
 import { ConsoleService } from '../shared/console/service.ts';
 import { FeedbackProcessor } from '../shared/feedback.ts';
 import { createLogger } from '../shared/log.ts';
+import { retentionOf } from '../shared/retention.ts';
 import { loadRuntimeConfig } from '../shared/runtime-config.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
 import { createStores } from '../shared/stores/index.ts';
@@ -19,7 +20,7 @@ async function wire() {
   const config = await loadRuntimeConfig({ ...process.env, FAIRSEND_CONFIG_JSON: process.env.FAIRSEND_CONFIG_JSON });
   const log = createLogger();
   const db = createDynamoClient(config.dynamodb);
-  const stores = createStores(db, config.dynamodb.tables);
+  const stores = createStores(db, config.dynamodb.tables, retentionOf(config));
   const { oppositions, sendLog } = stores;
   return {
     config,

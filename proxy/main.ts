@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
+import { retentionOf } from '../shared/retention.ts';
 import { loadRuntimeConfig, readSecretJson } from '../shared/runtime-config.ts';
 import { createDynamoClient } from '../shared/stores/dynamo.ts';
 import { createStores } from '../shared/stores/index.ts';
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     : serverCertificate(config.smtp.tls);
   const db = createDynamoClient(config.dynamodb);
   const sender = new SesV2Sender(config.ses);
-  const stores = createStores(db, config.dynamodb.tables);
+  const stores = createStores(db, config.dynamodb.tables, retentionOf(config));
   const fleet = config.ses.fleetWide
     ? startFleetRate({
         registry: stores.fleet,

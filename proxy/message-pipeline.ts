@@ -10,7 +10,7 @@ import { buildRefusalNotice, type NotSent } from '../shared/mime/refusal-notice.
 import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
 import { displayNameDecision } from '../shared/rules/envelope.ts';
 import { type FooterFacts, footerFacts } from '../shared/rules/footer-facts.ts';
-import { matchingFor, oppositionVerdict } from '../shared/rules/opposition.ts';
+import { matchingFor, oppositionVerdict, recordedRefusal } from '../shared/rules/opposition.ts';
 import { resolvePurpose } from '../shared/rules/purpose.ts';
 import { consumerDomains, evaluateRecipient, type PolicyDecision } from '../shared/rules/recipient-policy.ts';
 import type { BlockedSendLog } from '../shared/stores/blocked-sends.ts';
@@ -108,7 +108,11 @@ export class MessagePipeline {
       this.stores.read([
         this.stores.contacts.getManyRequest(entry.controller, addresses),
         this.stores.sendLog.alreadySentRequest(key, addresses, notBefore),
-        this.stores.oppositions.findBlockingRequest(entry.controller, input.recipients, matchingFor(controller)),
+        this.stores.oppositions.findBlockingRequest(
+          entry.controller,
+          input.recipients,
+          matchingFor(controller, this.config.privacy.erasureKey),
+        ),
       ] as const),
     );
     if (reads.kind === 'defer') return reads;
@@ -121,19 +125,20 @@ export class MessagePipeline {
       const reviews = [...opposed].map(([recipient, opposition]) => ({
         recipient,
         verdict: oppositionVerdict(opposition, controller, recipient) as Refusal,
+        recorded: recordedRefusal(opposition, [recipient]),
       }));
       const first = reviews[0]!.verdict;
       const refusal = { ...first, reason: `${first.reason} (since RCPT); nothing was sent` };
       await this.review(
         input,
         purposeId,
-        reviews.map(({ recipient, verdict }) => ({
-          recipient,
+        reviews.map(({ recipient, verdict, recorded }) => ({
+          recipient: recorded.recipient(recipient),
           outcome: 'blocked' as const,
           rule: verdict.rule,
-          reason: verdict.reason,
+          reason: recorded.scrub(verdict.reason),
         })),
-        replyFor(refusal).toString(),
+        reviews.reduce((text, r) => r.recorded.scrub(text), replyFor(refusal).toString()),
       );
       if (!dropMode) return refusal;
       for (const { recipient, verdict } of reviews) {

@@ -15,7 +15,7 @@ import { StoreUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { decoyHash, verifyPassword } from '../shared/password.ts';
 import { checkEnvelopeSender, checkHeaderSenders, checkRecipient } from '../shared/rules/envelope.ts';
-import { matchingFor, oppositionVerdict } from '../shared/rules/opposition.ts';
+import { matchingFor, oppositionVerdict, recordedRefusal } from '../shared/rules/opposition.ts';
 import { SmtpUserDirectory } from '../shared/smtp-users.ts';
 import type { BlockedSend } from '../shared/stores/blocked-sends.ts';
 import type { Stores } from '../shared/stores/index.ts';
@@ -359,7 +359,7 @@ export class Relay {
       const found = await this.deps.oppositions.findBlocking(
         entry.controller,
         [checked.address],
-        matchingFor(controller),
+        matchingFor(controller, this.deps.config.privacy.erasureKey),
       );
       opposition = found.get(checked.address.address) ?? null;
     } catch (err) {
@@ -376,15 +376,16 @@ export class Relay {
     // One record per (transaction, recipient), however often the client names it.
     if (tx?.refused.has(checked.address.address)) throw reply;
     tx?.refused.add(checked.address.address);
+    const recorded = recordedRefusal(opposition, [address.address, checked.address.address]);
     try {
       const record = await this.deps.blockedSends.record({
         controller: entry.controller,
         user: name,
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-        recipient: checked.address.address,
+        recipient: recorded.recipient(checked.address.address),
         rule: verdict.rule,
-        reason: verdict.reason,
-        reply: reply.toString(),
+        reason: recorded.scrub(verdict.reason),
+        reply: recorded.scrub(reply.toString()),
       });
       tx?.blocked.push(record);
     } catch (err) {

@@ -54,3 +54,18 @@ export function patternWithin(pattern: string, allowed: string): boolean {
   }
   return !allowed.includes('@') && normaliseDomain(pattern) === normaliseDomain(allowed);
 }
+
+/**
+ * The person behind an address, for access and erasure: the address without its `+tag`
+ * (`carol+news@x` and `carol@x` are one mailbox at most providers).
+ */
+export function baseAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  const plus = address.indexOf('+');
+  return plus > 0 && plus < at ? `${address.slice(0, plus)}${address.slice(at)}` : address;
+}
+
+/** The key of the `byPerson` indexes: `<controller>#<base address>`. */
+export function personKey(controller: string, address: string): string {
+  return `${controller}#${baseAddress(address)}`;
+}

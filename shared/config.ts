@@ -58,6 +58,18 @@ export const purposeSchema = z.object({
   dataSource: localisedText.optional(),
   /** Professions this purpose targets; a recipient recorded with another one is flagged or blocked. */
   targetProfessions: z.array(z.string().min(1)).optional(),
+  /** For the register of processing (GDPR art. 30): whom it concerns and what data. */
+  categoriesOfPeople: localisedText.optional(),
+  categoriesOfData: localisedText.optional(),
+  /** Who receives the data besides the company and its processors (none by default). */
+  recipients: localisedText.optional(),
+  /**
+   * Legitimate interest only, and required for it (CNIL, EDPB guidelines 1/2024): the interest
+   * pursued, why the processing is necessary to it, and why the people's rights do not override it.
+   */
+  balancingTest: z.object({ interest: localisedText, necessity: localisedText, balance: localisedText }).optional(),
+  /** Consent only, and required for it: how consent is collected, and how it is proven. */
+  consentCollection: z.object({ how: localisedText, proof: localisedText }).optional(),
   professionMismatch: z.enum(['warn', 'block']).default('warn'),
   /** A legitimate-interest purpose sent to a consumer mailbox with no professional record. */
   consumerMailbox: z.enum(['warn', 'block']).default('block'),
@@ -215,6 +227,41 @@ export const configSchema = z
         softBounceWindowDays: positiveInt.default(14),
       })
       .prefault({}),
+    /** Data-subject requests (GDPR art. 15–21). */
+    privacy: z
+      .object({
+        /**
+         * The key of the keyed hash (HMAC-SHA-256) an erased person's opposition is kept under, so
+         * they are never written to again while their address is gone. Secret; never change it
+         * (earlier hashes would no longer match). Locally generated; in AWS a retained secret.
+         */
+        erasureKey: z.string().min(32, 'use a secret of at least 32 characters').optional(),
+        /** Days to answer a request (art. 12(3): one month), and the most an extension may add (two months). */
+        answerWithinDays: positiveInt.default(30),
+        extensionDays: positiveInt.default(60),
+      })
+      .prefault({}),
+    /**
+     * How long each kind of data is kept, in months (see README, "Retention"). Items carry an
+     * `expires` attribute (epoch seconds): DynamoDB's TTL deletes them in AWS, the local stack's
+     * purge locally. Oppositions have none: they are kept as long as they must be honoured.
+     */
+    retention: z
+      .object({
+        /** A prospect's record, counted from the last contact or sign of interest (CNIL: 3 years). */
+        contactsMonths: positiveInt.default(36),
+        /** Copies sent (the proof of what was sent, to whom, with which notice). */
+        sendLogMonths: positiveInt.default(36),
+        /** Refused and flagged recipients (proof that an objection was honoured). */
+        blockedSendsMonths: positiveInt.default(36),
+        /** What SES reported of each copy (deliveries, bounces, complaints). */
+        sesEventsMonths: positiveInt.default(36),
+        /** The audit trail of admins' changes. */
+        auditMonths: positiveInt.default(60),
+        /** Data-subject requests and how they were answered (proof of compliance). */
+        requestsMonths: positiveInt.default(60),
+      })
+      .prefault({}),
     /** How the CDK app deploys (read at synth only; the relay and the Lambdas ignore it). */
     deploy: z
       .object({
@@ -281,6 +328,21 @@ export const configSchema = z
       }
     }
     for (const [purposeId, purpose] of Object.entries(config.purposes)) {
+      if (purpose.legalBasis === 'legitimate-interest' && !purpose.balancingTest) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['purposes', purposeId, 'balancingTest'],
+          message:
+            'a legitimate-interest purpose needs its balancing test: { "interest": …, "necessity": …, "balance": … } (it goes into the register of processing)',
+        });
+      }
+      if (purpose.legalBasis === 'consent' && !purpose.consentCollection) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['purposes', purposeId, 'consentCollection'],
+          message: 'a consent purpose needs { "how": …, "proof": … }: how consent is collected and proven',
+        });
+      }
       if (!config.controllers[purpose.controller]) {
         ctx.addIssue({
           code: 'custom',

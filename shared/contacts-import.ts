@@ -4,7 +4,7 @@ import { parse } from 'csv-parse';
 import { normaliseAddress } from './address.ts';
 import { CONTACT_COLUMNS, contactFromRow, unknownColumns } from './contact-row.ts';
 import { printable } from './printable.ts';
-import type { ContactStore } from './stores/contacts.ts';
+import type { ContactDetails, ContactStore } from './stores/contacts.ts';
 
 /**
  * The separator of a CSV file from its header line: `,`, or `;` (French Excel), or a tab,
@@ -42,7 +42,13 @@ export async function importContacts(
   controller: string,
   store: Pick<ContactStore, 'save'> | null,
   out: NodeJS.WritableStream = process.stderr,
-  options: { rejects?: string; text?: string; refusedRows?: { line: number; reason: string }[] } = {},
+  options: {
+    rejects?: string;
+    text?: string;
+    refusedRows?: { line: number; reason: string }[];
+    /** A reason to refuse a valid row (an erased person), or null; checked before it is saved. */
+    check?: (contact: ContactDetails) => Promise<string | null>;
+  } = {},
 ): Promise<{ rows: number; saved: number; refused: number }> {
   const summary = { rows: 0, saved: 0, refused: 0 };
   const refusals: string[] = [];
@@ -113,15 +119,17 @@ export async function importContacts(
       const result = contactFromRow(controller, record);
       if (!result.ok) {
         refuse(result.reason);
-      } else if (!store) {
+      } else if (!store && !options.check) {
         summary.saved++;
       } else {
-        const write = store.save(result.contact).then(
-          () => {
+        const contact = result.contact;
+        const write = (options.check ? options.check(contact) : Promise.resolve(null))
+          .then(async (refusal) => {
+            if (refusal) return refuse(refusal);
+            if (store) await store.save(contact);
             summary.saved++;
-          },
-          (err: Error) => refuse(`not saved (${err.message}); run the import again: saving is idempotent`),
-        );
+          })
+          .catch((err: Error) => refuse(`not saved (${err.message}); run the import again: saving is idempotent`));
         pending.add(write);
         write.finally(() => pending.delete(write));
         if (pending.size >= 10) await Promise.race(pending);

@@ -9,15 +9,17 @@ import { ConfigError } from './errors.ts';
  * definition; or a file named by `FAIRSEND_CONFIG`), the `FAIRSEND__…` overrides, and what is
  * secret, read once from Secrets Manager so no secret sits in an environment variable or a
  * template: the unsubscribe-token keys (`FAIRSEND_TOKEN_KEYS_SECRET`, `{"<key id>": "<secret>"}`)
- * and the SMTP users' scrypt hashes (`FAIRSEND_SMTP_USERS_SECRET`, `{"<user>": "scrypt$…"}`).
+ * the SMTP users' scrypt hashes (`FAIRSEND_SMTP_USERS_SECRET`, `{"<user>": "scrypt$…"}`) and the
+ * key of erased people's keyed hashes (`FAIRSEND_ERASURE_KEY_SECRET`, a plain string).
  */
 export async function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Promise<FairsendConfig> {
   const { raw, origin } = readRawConfig(env, 'fairsend.json');
   const withEnv = raw as Record<string, unknown> & {
     tokens?: { activeKeyId?: string; keys?: Record<string, string> };
     smtpUsers?: Record<string, { passwordHash?: string }>;
+    privacy?: { erasureKey?: string };
   };
-  if (env.FAIRSEND_TOKEN_KEYS_SECRET || env.FAIRSEND_SMTP_USERS_SECRET) {
+  if (env.FAIRSEND_TOKEN_KEYS_SECRET || env.FAIRSEND_SMTP_USERS_SECRET || env.FAIRSEND_ERASURE_KEY_SECRET) {
     const client = new SecretsManagerClient({});
     try {
       if (env.FAIRSEND_TOKEN_KEYS_SECRET) {
@@ -33,6 +35,10 @@ export async function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): P
         for (const [name, user] of Object.entries(withEnv.smtpUsers ?? {})) {
           if (hashes[name]) user.passwordHash = hashes[name];
         }
+      }
+      if (env.FAIRSEND_ERASURE_KEY_SECRET) {
+        const out = await client.send(new GetSecretValueCommand({ SecretId: env.FAIRSEND_ERASURE_KEY_SECRET }));
+        withEnv.privacy = { ...withEnv.privacy, erasureKey: out.SecretString ?? '' };
       }
     } finally {
       client.destroy();

@@ -81,13 +81,14 @@ export class FairsendStack extends Stack {
       }
       return t;
     };
+    // Every item that must go carries `expires` (epoch seconds, shared/retention.ts) and TTL deletes
+    // it; oppositions have no TTL: they are honoured for as long as they exist.
     const oppositions = table('Oppositions', 'oppositions');
-    const blockedSends = table('BlockedSends', 'blockedSends');
-    const sendLog = table('SendLog', 'sendLog');
-    const contacts = table('Contacts', 'contacts');
-    // Console accounts, sessions and login throttles expire (`expires`, epoch seconds); SMTP users do not.
+    const blockedSends = table('BlockedSends', 'blockedSends', 'expires');
+    const sendLog = table('SendLog', 'sendLog', 'expires');
+    const contacts = table('Contacts', 'contacts', 'expires');
     const admin = table('Admin', 'admin', 'expires');
-    const audit = table('AuditTrail', 'audit');
+    const audit = table('AuditTrail', 'audit', 'expires');
 
     // Secrets, all kept when the stack goes (links in sent mail must keep working):
     // the unsubscribe-token keys, generated once under a fixed key id, so changing

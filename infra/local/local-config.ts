@@ -19,6 +19,8 @@ export function configFile(env: NodeJS.ProcessEnv = process.env): string {
 export interface LocalSecrets {
   smtpUsers: Record<string, { password: string; passwordHash: string }>;
   tokenKeys: Record<string, string>;
+  /** The key of erased people's keyed hashes (`privacy.erasureKey`), made once. */
+  erasureKey?: string;
   /** The console's first admin account, made by the first `npm start` (the banner shows it). */
   consoleAdmin?: { name: string; password: string };
 }
@@ -43,6 +45,7 @@ export async function loadLocalConfig(
   const withEnv = raw as {
     smtpUsers?: Record<string, { passwordHash?: string }>;
     tokens?: unknown;
+    privacy?: { erasureKey?: string };
   };
   const secretsFile = join(dataDir(env), 'local-secrets.json');
   const secrets: LocalSecrets = existsSync(secretsFile)
@@ -64,6 +67,13 @@ export async function loadLocalConfig(
       changed = true;
     }
     withEnv.tokens = { activeKeyId: 'local', keys: { local: secrets.tokenKeys.local } };
+  }
+  if (!withEnv.privacy?.erasureKey) {
+    if (!secrets.erasureKey) {
+      secrets.erasureKey = randomBytes(32).toString('base64url');
+      changed = true;
+    }
+    withEnv.privacy = { ...withEnv.privacy, erasureKey: secrets.erasureKey };
   }
   if (changed) saveLocalSecrets(secrets, env);
   return { config: parseConfig(withEnv, file), file, secrets };

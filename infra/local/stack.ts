@@ -13,8 +13,10 @@ import { ConsoleAuth } from '../../shared/console/auth.ts';
 import { ConsoleService } from '../../shared/console/service.ts';
 import { FeedbackProcessor } from '../../shared/feedback.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
+import { retentionOf } from '../../shared/retention.ts';
 import { createDynamoClient, DynamoUsage, ensureTables } from '../../shared/stores/dynamo.ts';
 import { createStores } from '../../shared/stores/index.ts';
+import { purgeExpired } from '../../shared/stores/retention-sweep.ts';
 import { UnsubscribeService } from '../../shared/unsubscribe.ts';
 import { httpApiRoute } from './api-gateway.ts';
 import { startDynamoStandIn } from './dynamodb-stand-in.ts';
@@ -33,6 +35,8 @@ export interface LocalStackOptions {
   /** 'embedded' starts the SES stand-in; 'external' uses config.ses.endpoint as it is. */
   ses?: 'embedded' | 'external';
   log?: Logger;
+  /** How often the local purge of expired items runs (DynamoDB's TTL in AWS). */
+  purgeEveryMinutes?: number;
 }
 
 export interface LocalStack {
@@ -52,6 +56,8 @@ export interface LocalStack {
   sesEvents: ReturnType<typeof createSesEventsHandler>;
   /** The console's service layer (what the console, its API and the CLI call). */
   console: ConsoleService;
+  /** Runs the local purge of expired items now (it also runs at start and every hour). */
+  purge(): Promise<Record<string, number>>;
   simulator: MailboxSimulator | undefined;
   stop(): Promise<void>;
 }
@@ -98,7 +104,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(async () => db.destroy());
     if ((options.dynamodb ?? 'embedded') === 'embedded') await ensureTables(db, config.dynamodb.tables);
 
-    const stores = createStores(db, config.dynamodb.tables);
+    const stores = createStores(db, config.dynamodb.tables, retentionOf(config));
+    // dynalite has no TTL: the local stack deletes expired items itself, at start and every hour.
+    const purge = async () => {
+      const removed = await purgeExpired(db, config.dynamodb.tables);
+      if (Object.keys(removed).length > 0) log.info('retention.purged', removed);
+      return removed;
+    };
+    await purge().catch((err: unknown) => log.warn('retention.purge-failed', { err }));
+    const purgeTimer = setInterval(
+      () => void purge().catch((err: unknown) => log.warn('retention.purge-failed', { err })),
+      (options.purgeEveryMinutes ?? 60) * 60_000,
+    );
+    purgeTimer.unref();
+    cleanups.push(async () => clearInterval(purgeTimer));
     const sender = new SesV2Sender(config.ses);
     cleanups.push(async () => sender.destroy());
     if (config.ses.fleetWide) {
@@ -169,6 +188,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       relay,
       sesEvents,
       console: consoleService,
+      purge,
       simulator,
       stop,
     };

@@ -6,6 +6,7 @@ import { normaliseAddress, normaliseDomain } from '../address.ts';
 import { type FairsendConfig, senderPattern, smtpUserProblems } from '../config.ts';
 import { importContacts } from '../contacts-import.ts';
 import { hashPassword } from '../password.ts';
+import { matchingFor } from '../rules/opposition.ts';
 import { mergeUsers } from '../smtp-users.ts';
 import type { AdminRole, ManagedSmtpUser, SmtpLogins } from '../stores/admin.ts';
 import type { AuditEntry } from '../stores/audit.ts';
@@ -15,28 +16,17 @@ import type { Page } from '../stores/dynamo.ts';
 import type { Stores } from '../stores/index.ts';
 import { domainSubject, type Opposition } from '../stores/opposition-list.ts';
 import type { CopyEvent, CopyEventKind, SentCopy, SentFilter } from '../stores/send-log.ts';
+import { type Actor, ForbiddenError, InputError } from './actor.ts';
 import { csvLine, unguarded } from './csv.ts';
+import { PrivacyService } from './privacy.ts';
+import { RegisterService } from './register.ts';
 
 /**
  * The one service layer the console, the JSON API and the CLI call: every read the admin does and
  * every change, with the role each needs and an audit entry for each change. The HTTP handler and
  * the CLI only parse input and present output.
  */
-export interface Actor {
-  name: string;
-  role: AdminRole;
-  via: 'console' | 'api' | 'cli';
-}
-
-/** A reviewer asked for what only an admin may do (HTTP 403). */
-export class ForbiddenError extends Error {
-  override readonly name = 'ForbiddenError';
-}
-
-/** Input the service refuses, with what to fix (HTTP 400, a CLI usage error). */
-export class InputError extends Error {
-  override readonly name = 'InputError';
-}
+export { type Actor, ForbiddenError, InputError } from './actor.ts';
 
 export interface Overview {
   controller: string;
@@ -94,6 +84,10 @@ export interface ImportReport {
 
 const EVENT_RANK: CopyEventKind[] = ['delivered', 'soft-bounced', 'bounced', 'suppressed', 'complained'];
 
+function erasedRefusal(entry: Opposition): string {
+  return `this person had their data erased on ${entry.effectiveAt.slice(0, 10)} and is not to be contacted again: nothing about them is recorded`;
+}
+
 /** An address, or `@domain`, normalised; null when it is neither. */
 export function oppositionSubject(text: string): string | null {
   const t = unguarded(text.trim());
@@ -110,10 +104,18 @@ export function newPassword(): string {
 }
 
 export class ConsoleService {
+  /** Data-subject requests: access, erasure, the register of requests. */
+  readonly privacy: PrivacyService;
+  /** The register of processing (art. 30). */
+  readonly register: RegisterService;
+
   constructor(
     readonly config: FairsendConfig,
     private readonly stores: Stores,
-  ) {}
+  ) {
+    this.privacy = new PrivacyService(config, stores);
+    this.register = new RegisterService(config, stores);
+  }
 
   controllers(): string[] {
     return Object.keys(this.config.controllers);
@@ -303,6 +305,9 @@ export class ConsoleService {
     const controller = this.controller(controllerId);
     const subject = oppositionSubject(text);
     if (!subject) throw new InputError(`"${text}" is neither an address nor @domain`);
+    // An erased person is opposed already, under a keyed hash: their address is not written back.
+    const erased = subject.startsWith('@') ? undefined : await this.privacy.erasedEntry(controller, subject);
+    if (erased) return { created: false, entry: erased };
     const now = new Date().toISOString();
     const result = await this.stores.oppositions.add({
       controller,
@@ -404,6 +409,12 @@ export class ConsoleService {
     const file = input.file.slice(0, 200);
     const seen = new Map<string, number>();
     const work: (() => Promise<void>)[] = [];
+    const erased = await this.erasedAmong(
+      controller,
+      rows
+        .map(({ record }) => oppositionSubject((record[column] ?? '').trim()))
+        .filter((s): s is string => s !== null && !s.startsWith('@')),
+    );
     for (const { record, info } of rows) {
       report.rows++;
       const line = firstLine + info.lines - 1;
@@ -419,6 +430,11 @@ export class ConsoleService {
         continue;
       }
       seen.set(subject, line);
+      if (erased.has(subject)) {
+        // Already opposed, under a keyed hash: not written back in clear.
+        report.existing++;
+        continue;
+      }
       work.push(async () => {
         const result = await this.stores.oppositions.add({
           controller,
@@ -452,6 +468,20 @@ export class ConsoleService {
     return report;
   }
 
+  /** Which of these addresses belong to erased people (one batch read per 50). */
+  private async erasedAmong(controller: string, addresses: string[]): Promise<Set<string>> {
+    const key = this.config.privacy.erasureKey;
+    const out = new Set<string>();
+    if (!key || addresses.length === 0) return out;
+    const matching = matchingFor(this.config.controllers[controller]!, key);
+    const normalised = addresses.map((a) => normaliseAddress(a)).filter((a) => a !== null);
+    for (let i = 0; i < normalised.length; i += 50) {
+      const found = await this.stores.oppositions.findBlocking(controller, normalised.slice(i, i + 50), matching);
+      for (const [address, entry] of found) if (entry.origin === 'erasure') out.add(address);
+    }
+    return out;
+  }
+
   async *oppositionsCsv(controllerId: string | undefined): AsyncGenerator<string> {
     const controller = this.controller(controllerId);
     yield csvLine(['subject', 'origin', 'requested_at', 'effective_at', 'evidence']);
@@ -479,6 +509,8 @@ export class ConsoleService {
     const controller = this.controller(typeof input.controller === 'string' ? input.controller : undefined);
     const address = normaliseAddress(String(input.address ?? ''));
     if (!address) throw new InputError(`"${String(input.address ?? '')}" is not an address`);
+    const erased = await this.privacy.erasedEntry(controller, address.address);
+    if (erased) throw new InputError(erasedRefusal(erased));
     const parsed = contactSchema
       .omit({
         firstContactAt: true,
@@ -517,6 +549,7 @@ export class ConsoleService {
     const summary = await importContacts(input.file, controller, this.stores.contacts, sink, {
       text: input.text,
       refusedRows: refused,
+      check: this.erasedCheck(controller),
     });
     await this.audit(actor, {
       action: 'contact.import',
@@ -529,6 +562,14 @@ export class ConsoleService {
       },
     });
     return { rows: summary.rows, saved: summary.saved, refused };
+  }
+
+  /** For contact imports (console and CLI): an erased person's row is refused, never saved. */
+  erasedCheck(controller: string): (contact: ContactDetails) => Promise<string | null> {
+    return async (contact) => {
+      const erased = await this.privacy.erasedEntry(controller, contact.address);
+      return erased ? erasedRefusal(erased) : null;
+    };
   }
 
   /** Everything about one person on one page: the record, copies sent, blocks, oppositions, audit. */

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { NormalisedAddress } from '../address.ts';
 import type { Controller } from '../config.ts';
 import type { Opposition } from '../stores/opposition-list.ts';
@@ -13,19 +14,52 @@ import { ACCEPT, type OppositionRule, reject, type Verdict } from '../verdict.ts
  */
 export interface OppositionMatching {
   coversSubaddresses: boolean;
+  /** `privacy.erasureKey`: erased people's entries are kept under a keyed hash of their address. */
+  erasureKey?: string | undefined;
 }
 
-export function matchingFor(controller: Controller): OppositionMatching {
-  return { coversSubaddresses: controller.oppositionCoversSubaddresses };
+export function matchingFor(controller: Controller, erasureKey?: string): OppositionMatching {
+  return { coversSubaddresses: controller.oppositionCoversSubaddresses, erasureKey };
+}
+
+/**
+ * The subject an erased person's opposition is kept under: `#` and the HMAC-SHA-256 of their
+ * normalised address under a secret key. Their address is gone from every table, yet a message
+ * to it still finds the entry; and without the key, a list of addresses cannot be hashed to find
+ * who asked to be erased (a bare hash could).
+ */
+export function erasedSubject(key: string, address: string): string {
+  return `#${createHmac('sha256', key).update(address).digest('base64url')}`;
 }
 
 export function oppositionSubjects(address: NormalisedAddress, matching: OppositionMatching): string[] {
   const subjects = [address.address];
   const plus = address.local.indexOf('+');
-  if (matching.coversSubaddresses && plus > 0) subjects.push(`${address.local.slice(0, plus)}@${address.domain}`);
+  const base = plus > 0 ? `${address.local.slice(0, plus)}@${address.domain}` : undefined;
+  if (matching.coversSubaddresses && base) subjects.push(base);
+  if (matching.erasureKey) {
+    subjects.push(erasedSubject(matching.erasureKey, address.address));
+    if (matching.coversSubaddresses && base) subjects.push(erasedSubject(matching.erasureKey, base));
+  }
   const labels = address.domain.split('.');
   for (let i = 0; i <= labels.length - 2; i++) subjects.push(`@${labels.slice(i).join('.')}`);
   return subjects;
+}
+
+/**
+ * How a refusal is written to the blocked-send log: an erased person's under the keyed hash that
+ * refused them, their address taken out of the reason and the reply, so erasure stays erasure.
+ */
+export function recordedRefusal(
+  opposition: Opposition | null,
+  recipients: string[],
+): { recipient: (address: string) => string; scrub: (text: string) => string } {
+  if (opposition?.origin !== 'erasure') return { recipient: (a) => a, scrub: (t) => t };
+  const hash = opposition.subject;
+  return {
+    recipient: () => hash,
+    scrub: (text) => recipients.reduce((t, a) => t.split(a).join(hash), text),
+  };
 }
 
 /** The entry that blocks this address among those read for it (any order), or null. */
@@ -64,6 +98,8 @@ function why(opposition: Opposition, controller: Controller): string {
       return `recipient has objected to messages from ${company} (unsubscribed by writing to the unsubscribe address on ${on})`;
     case 'import':
       return `recipient has objected to messages from ${company} (on an opt-out list imported on ${on})`;
+    case 'erasure':
+      return `recipient has had their data erased by ${company} on ${on} and is not to be contacted again`;
     default:
       return `recipient has objected to messages from ${company}`;
   }

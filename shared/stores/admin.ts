@@ -62,6 +62,32 @@ export const smtpLoginsSchema = z.object({
 });
 export type SmtpLogins = z.infer<typeof smtpLoginsSchema>;
 
+/**
+ * A data-subject request (GDPR art. 15–21): when it came, its deadline (one month, extendable by
+ * two), who handled it and how it ended. The person is kept as a keyed hash and a masked address
+ * (`c***@client.example`): the register of requests outlives an erasure without the address in clear.
+ */
+export const REQUEST_KINDS = ['access', 'erasure', 'objection', 'rectification'] as const;
+export const privacyRequestSchema = z.object({
+  id: z.string(),
+  controller: z.string(),
+  kind: z.enum(REQUEST_KINDS),
+  subjectHash: z.string(),
+  subjectMasked: z.string(),
+  receivedAt: z.string(),
+  deadline: z.string(),
+  /** How it came: e-mail to the privacy address, letter, the unsubscribe address, … */
+  channel: z.string().optional(),
+  note: z.string().optional(),
+  extension: z.object({ until: z.string(), reason: z.string(), by: z.string() }).optional(),
+  status: z.enum(['open', 'done', 'refused']),
+  createdBy: z.string(),
+  closedAt: z.string().optional(),
+  closedBy: z.string().optional(),
+  outcome: z.string().optional(),
+});
+export type PrivacyRequest = z.infer<typeof privacyRequestSchema>;
+
 const SMTP_USERS = 'smtp-user';
 const SMTP_LOGINS = 'smtp-login';
 const epoch = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -229,6 +255,47 @@ export class AdminStore {
       ),
     );
     return Number(out.Attributes?.failures ?? 1);
+  }
+
+  // Data-subject requests (one partition: a company gets a handful a month)
+
+  async putRequest(request: PrivacyRequest, expires?: number): Promise<void> {
+    await this.call('request write', () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: 'dsr', sk: request.id, ...request, ...(expires ? { expires } : {}) },
+        }),
+      ),
+    );
+  }
+
+  async requests(): Promise<PrivacyRequest[]> {
+    const out: PrivacyRequest[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call('request list', () =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': 'dsr' },
+            ScanIndexForward: false,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      out.push(...(page.Items ?? []).map((item) => privacyRequestSchema.parse(item)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async request(id: string): Promise<PrivacyRequest | undefined> {
+    const out = await this.call('request read', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: { pk: 'dsr', sk: id }, ConsistentRead: true })),
+    );
+    return out.Item ? privacyRequestSchema.parse(out.Item) : undefined;
   }
 
   // SMTP users

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { DEFAULT_RETENTION, expiresAfter, type Retention } from '../retention.ts';
 import { type Page, pageToken, startKey } from './dynamo.ts';
 import { storeError } from './store-error.ts';
 
@@ -32,6 +33,7 @@ export class AuditTrail {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly retention: Retention = DEFAULT_RETENTION,
   ) {}
 
   async append(entry: NewAuditEntry): Promise<AuditEntry> {
@@ -51,6 +53,7 @@ export class AuditTrail {
             sk: full.id,
             ...(full.target ? { gTarget: `${full.controller ?? ''}#${full.target}` } : {}),
             ...full,
+            expires: expiresAfter(at, { months: this.retention.auditMonths }),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),

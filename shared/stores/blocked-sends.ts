@@ -8,6 +8,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { personKey } from '../address.ts';
+import { DEFAULT_RETENTION, expiresAfter, type Retention } from '../retention.ts';
 import { type Page, pageToken, startKey } from './dynamo.ts';
 import { isConditionFailed, storeError } from './store-error.ts';
 
@@ -93,6 +95,7 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly retention: Retention = DEFAULT_RETENTION,
   ) {}
 
   async record(entry: NewBlockedSend): Promise<BlockedSend> {
@@ -108,20 +111,40 @@ export class DynamoBlockedSendLog implements BlockedSendLog {
       gUser: `${c}#${full.user}`,
       gSender: `${c}#${full.mailFrom}`,
       gRule: `${c}#${full.rule}`,
-      ...(full.recipient ? { gRecipient: `${c}#${full.recipient}`, gDomain: `${c}#${domainOf(full.recipient)}` } : {}),
+      ...(full.recipient
+        ? {
+            gRecipient: `${c}#${full.recipient}`,
+            gDomain: `${c}#${domainOf(full.recipient)}`,
+            gPerson: personKey(c, full.recipient),
+          }
+        : {}),
       ...(full.outcome === 'flagged' ? { gReview: `${c}#open` } : {}),
     };
     try {
       await Promise.all([
-        this.db.send(new PutCommand({ TableName: this.table, Item: { pk: c, sk: full.id, ...indexed, ...full } })),
+        this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              pk: c,
+              sk: full.id,
+              ...indexed,
+              ...full,
+              expires: expiresAfter(at, { months: this.retention.blockedSendsMonths }),
+            },
+          }),
+        ),
         // The overview's chart: one counter item per controller and day.
         this.db.send(
           new UpdateCommand({
             TableName: this.table,
             Key: { pk: `stats#${c}`, sk: at.slice(0, 10) },
-            UpdateExpression: 'ADD #k :one',
+            UpdateExpression: 'ADD #k :one SET expires = :exp',
             ExpressionAttributeNames: { '#k': `${full.outcome}:${full.rule}` },
-            ExpressionAttributeValues: { ':one': 1 },
+            ExpressionAttributeValues: {
+              ':one': 1,
+              ':exp': expiresAfter(`${at.slice(0, 10)}T23:59:59Z`, { months: this.retention.blockedSendsMonths }),
+            },
           }),
         ),
       ]);

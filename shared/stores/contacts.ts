@@ -1,7 +1,9 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { personKey } from '../address.ts';
 import { language } from '../config.ts';
 import { calendarDate } from '../dates.ts';
+import { DEFAULT_RETENTION, expiresAfter, isExpired, type Retention } from '../retention.ts';
 import { batchRead, type ReadRequest } from './dynamo.ts';
 import { isConditionFailed, storeError } from './store-error.ts';
 
@@ -55,17 +57,45 @@ export interface ContactStore {
   releaseFirstContact(controller: string, address: string, key: string): Promise<void>;
 }
 
+/** What a contact past its retention loses when it is contacted again (everything but its key). */
+const FORGOTTEN_ON_EXPIRY = [
+  'source',
+  'obtainedAt',
+  'profession',
+  'company',
+  'professional',
+  'language',
+  'reason',
+  'consent',
+  'firstContactAt',
+  'lastContactAt',
+  'updatedAt',
+];
+
 export class DynamoContactStore implements ContactStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly retention: Retention = DEFAULT_RETENTION,
   ) {}
+
+  /** A contact is kept `contactsMonths` after the last contact or sign of interest. */
+  private expiresFrom(at: string): number {
+    return expiresAfter(at, { months: this.retention.contactsMonths });
+  }
 
   getManyRequest(controller: string, addresses: string[]): ReadRequest<Map<string, Contact>> {
     return {
       table: this.table,
       keys: addresses.map((sk) => ({ pk: controller, sk })),
-      parse: (items) => new Map(items.map((item) => contactSchema.parse(item)).map((c) => [c.address, c])),
+      // A contact past its retention is gone in law, deleted or not yet: the next message is a first contact.
+      parse: (items) =>
+        new Map(
+          items
+            .filter((item) => !isExpired(item))
+            .map((item) => contactSchema.parse(item))
+            .map((c) => [c.address, c]),
+        ),
     };
   }
 
@@ -79,9 +109,13 @@ export class DynamoContactStore implements ContactStore {
   }
 
   async save(details: ContactDetails): Promise<void> {
-    const fields = Object.entries({ ...details, updatedAt: new Date().toISOString() }).filter(
-      ([key, value]) => value !== undefined && key !== 'controller' && key !== 'address',
-    );
+    const now = new Date().toISOString();
+    const fields = Object.entries({
+      ...details,
+      updatedAt: now,
+      gPerson: personKey(details.controller, details.address),
+      expires: this.expiresFrom(now),
+    }).filter(([key, value]) => value !== undefined && key !== 'controller' && key !== 'address');
     try {
       await this.db.send(
         new UpdateCommand({
@@ -103,22 +137,45 @@ export class DynamoContactStore implements ContactStore {
 
   async claimFirstContact(controller: string, address: string, key: string, staleAfterMs: number): Promise<boolean> {
     const now = new Date();
+    const values = {
+      ':controller': controller,
+      ':address': address,
+      ':key': key,
+      ':now': now.toISOString(),
+      ':person': personKey(controller, address),
+      ':expires': this.expiresFrom(now.toISOString()),
+    };
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: controller, sk: address },
           UpdateExpression:
-            'SET controller = :controller, address = :address, firstContactKey = :key, firstContactClaimedAt = :now',
+            'SET controller = :controller, address = :address, firstContactKey = :key, firstContactClaimedAt = :now, gPerson = :person, expires = if_not_exists(expires, :expires)',
           ConditionExpression:
-            'attribute_not_exists(firstContactAt) AND (attribute_not_exists(firstContactKey) OR firstContactKey = :key OR firstContactClaimedAt < :stale)',
+            '(attribute_not_exists(firstContactAt) AND (attribute_not_exists(firstContactKey) OR firstContactKey = :key OR firstContactClaimedAt < :stale)) AND (attribute_not_exists(expires) OR expires > :epoch)',
           ExpressionAttributeValues: {
-            ':controller': controller,
-            ':address': address,
-            ':key': key,
-            ':now': now.toISOString(),
+            ...values,
             ':stale': new Date(now.getTime() - staleAfterMs).toISOString(),
+            ':epoch': Math.floor(now.getTime() / 1000),
           },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw storeError('first-contact claim', err);
+    }
+    // A record past its retention (not yet deleted by TTL): what it held is forgotten, and this
+    // message makes a new first contact.
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: controller, sk: address },
+          UpdateExpression: `SET controller = :controller, address = :address, firstContactKey = :key, firstContactClaimedAt = :now, gPerson = :person, expires = :expires REMOVE ${FORGOTTEN_ON_EXPIRY.map((_, i) => `#r${i}`).join(', ')}`,
+          ConditionExpression: 'expires <= :epoch',
+          ExpressionAttributeNames: Object.fromEntries(FORGOTTEN_ON_EXPIRY.map((name, i) => [`#r${i}`, name])),
+          ExpressionAttributeValues: { ...values, ':epoch': Math.floor(now.getTime() / 1000) },
         }),
       );
       return true;
@@ -134,10 +191,14 @@ export class DynamoContactStore implements ContactStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: controller, sk: address },
-          UpdateExpression: firstContact
-            ? 'SET controller = :controller, address = :address, lastContactAt = :at, firstContactAt = :at'
-            : 'SET controller = :controller, address = :address, lastContactAt = :at',
-          ExpressionAttributeValues: { ':controller': controller, ':address': address, ':at': at },
+          UpdateExpression: `SET controller = :controller, address = :address, lastContactAt = :at, gPerson = :person, expires = :expires${firstContact ? ', firstContactAt = :at' : ''}`,
+          ExpressionAttributeValues: {
+            ':controller': controller,
+            ':address': address,
+            ':at': at,
+            ':person': personKey(controller, address),
+            ':expires': this.expiresFrom(at),
+          },
         }),
       );
     } catch (err) {

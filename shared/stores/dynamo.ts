@@ -14,6 +14,8 @@ import {
   BatchWriteCommand,
   type BatchWriteCommandOutput,
   DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandOutput,
   ScanCommand,
   type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
@@ -82,8 +84,8 @@ export function createDynamoClient(config: DynamoConfig, usage?: DynamoUsage): D
  * have the same keys and indexes. Every table has a string partition key `pk` and sort key `sk`,
  * and every list the console shows is a Query on the key or on a global secondary index made for
  * it (blocked sends by user, sender, recipient, domain, rule or review state; sent copies by
- * controller and time or by Message-ID; oppositions by domain; audit entries by target), never a
- * Scan. An index's key attributes are written only on the items it lists (sparse indexes).
+ * controller and time or by Message-ID; oppositions by domain; audit entries by target; a person's
+ * contacts, copies and blocks across their `+tag` addresses, for access and erasure), never a Scan. An index's key attributes are written only on the items it lists (sparse indexes).
  */
 export interface IndexSpec {
   partitionKey: string;
@@ -109,6 +111,7 @@ export const TABLE_SPECS: Record<keyof TableNames, TableSpec> = {
       byDomain: byTime('gDomain'),
       byRule: byTime('gRule'),
       byReview: byTime('gReview'),
+      byPerson: byTime('gPerson'),
     },
   },
   sendLog: {
@@ -117,9 +120,10 @@ export const TABLE_SPECS: Record<keyof TableNames, TableSpec> = {
     indexes: {
       byKind: { partitionKey: 'gKind', sortKey: 'gAt' },
       byMessageId: { partitionKey: 'gMessage', sortKey: 'gAt' },
+      byPerson: { partitionKey: 'gPerson', sortKey: 'gAt' },
     },
   },
-  contacts: { partitionKey: 'pk', sortKey: 'sk', indexes: {} },
+  contacts: { partitionKey: 'pk', sortKey: 'sk', indexes: { byPerson: byTime('gPerson') } },
   admin: { partitionKey: 'pk', sortKey: 'sk', indexes: {} },
   audit: { partitionKey: 'pk', sortKey: 'sk', indexes: { byTarget: byTime('gTarget') } },
 };
@@ -235,6 +239,40 @@ export async function writeAll(
     );
     requests = out.UnprocessedItems?.[table];
   }
+}
+
+/** Deletes items by key, 25 to a BatchWriteItem, retrying what DynamoDB leaves unprocessed. */
+export async function deleteAll(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: { pk: string; sk: string }[],
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += 25) {
+    let requests: unknown[] | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; requests && requests.length > 0; attempt++) {
+      if (attempt > 5) throw incompleteBatch(`delete from ${table}`, 'deletes');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      const out: BatchWriteCommandOutput = await client.send(
+        new BatchWriteCommand({ RequestItems: { [table]: requests as never } }),
+      );
+      requests = out.UnprocessedItems?.[table];
+    }
+  }
+}
+
+/** Every item of a Query, page after page (for a person's data: a few hundred items at most). */
+export async function queryAll(
+  client: DynamoDBDocumentClient,
+  input: ConstructorParameters<typeof QueryCommand>[0],
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out: QueryCommandOutput = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /** A page of a list, and the token that asks for the next one (absent on the last page). */

@@ -30,7 +30,7 @@ export class DynamoFleetRegistry implements FleetRegistry {
             pk: PARTITION,
             sk: taskId,
             expiresAt: until.toISOString(),
-            ttl: Math.ceil(until.getTime() / 1000) + 3600,
+            expires: Math.ceil(until.getTime() / 1000) + 3600,
           },
         }),
       );

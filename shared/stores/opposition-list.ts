@@ -14,6 +14,8 @@ export const OPPOSITION_ORIGINS = [
   'soft-bounces',
   'manual',
   'import',
+  /** An erased person: the entry's subject is a keyed hash of their address (rules/opposition.ts). */
+  'erasure',
 ] as const;
 
 export const oppositionSchema = z.object({
@@ -115,7 +117,10 @@ export class DynamoOppositionList implements OppositionList {
           Item: {
             pk: entry.controller,
             sk: entry.subject,
-            gDomain: `${entry.controller}#${entry.subject.slice(entry.subject.lastIndexOf('@') + 1)}`,
+            // An erased person's entry is a hash: it is listed by nothing that would tell its domain.
+            ...(entry.subject.startsWith('#')
+              ? {}
+              : { gDomain: `${entry.controller}#${entry.subject.slice(entry.subject.lastIndexOf('@') + 1)}` }),
             ...entry,
           },
           ConditionExpression: 'attribute_not_exists(pk)',

@@ -1,5 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { personKey } from '../address.ts';
+import { DEFAULT_RETENTION, expiresAfter, type Retention } from '../retention.ts';
 import { batchRead, type Page, pageToken, type ReadRequest, startKey, writeAll } from './dynamo.ts';
 import { isConditionFailed, storeError } from './store-error.ts';
 
@@ -73,6 +75,7 @@ export class DynamoSendLog implements SendLog {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly retention: Retention = DEFAULT_RETENTION,
   ) {}
 
   alreadySentRequest(key: string, recipients: string[], notBefore: Date): ReadRequest<Map<string, string>> {
@@ -103,11 +106,23 @@ export class DynamoSendLog implements SendLog {
         sk: `sent#${copy.at}#${copy.sesMessageId}`,
         gKind: `${copy.controller}#sent`,
         gAt: copy.at,
+        gPerson: personKey(copy.controller, copy.recipient),
         ...(copy.messageId ? { gMessage: `${copy.controller}#${copy.messageId}` } : {}),
         ...copy,
+        expires: expiresAfter(copy.at, { months: this.retention.sendLogMonths }),
       },
-      { pk: `idem#${copy.idempotencyKey}`, sk: copy.recipient, ...copy },
-      { pk: `ses#${copy.sesMessageId}`, sk: copy.recipient, controller: copy.controller },
+      {
+        pk: `idem#${copy.idempotencyKey}`,
+        sk: copy.recipient,
+        ...copy,
+        expires: expiresAfter(copy.at, { hours: this.retention.idempotencyHours }),
+      },
+      {
+        pk: `ses#${copy.sesMessageId}`,
+        sk: copy.recipient,
+        controller: copy.controller,
+        expires: expiresAfter(copy.at, { months: this.retention.sendLogMonths }),
+      },
     ];
     try {
       await writeAll(this.db, this.table, items);
@@ -162,6 +177,8 @@ export class DynamoSendLog implements SendLog {
             sk: `${event.kind}#${sesMessageId}`,
             gKind: `${controller}#${event.kind}`,
             gAt: new Date(event.at).toISOString(),
+            gPerson: personKey(controller, recipient),
+            expires: expiresAfter(event.at, { months: this.retention.sesEventsMonths }),
             controller,
             recipient,
             sesMessageId,
@@ -275,7 +292,15 @@ export class DynamoSendLog implements SendLog {
         .send(
           new PutCommand({
             TableName: this.table,
-            Item: { pk, sk: `${at}#${feedbackId}`, controller, recipient, at, feedbackId },
+            Item: {
+              pk,
+              sk: `${at}#${feedbackId}`,
+              controller,
+              recipient,
+              at,
+              feedbackId,
+              expires: expiresAfter(at, { days: this.retention.softBounceDays }),
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         )

@@ -32,6 +32,12 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
         controller: 'acme',
         description: 'B2B prospecting',
         legalBasis: 'legitimate-interest',
+        balancingTest: {
+          interest: 'Finding customers for our services among companies that may need them.',
+          necessity: 'Writing to the people whose role relates to the offer is the least intrusive way to reach them.',
+          balance:
+            'Professional addresses, messages about the role, opposition honoured at once: people can expect it.',
+        },
         reason: { fr: 'Votre fonction est liée à nos services.', en: 'Your role relates to our services.' },
         dataSource: 'le fichier des visiteurs du Salon IT Lyon 2026',
       },
@@ -39,6 +45,10 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
         controller: 'acme',
         description: 'Newsletter for people who subscribed',
         legalBasis: 'consent',
+        consentCollection: {
+          how: 'Sign-up form on acme.example with an unticked box.',
+          proof: 'The sign-up time, form version and IP address, kept in the contact record.',
+        },
         reason: { fr: 'Vous vous êtes abonné à notre lettre.', en: 'You subscribed to our newsletter.' },
         dataSource: 'votre inscription sur acme.example',
       },
@@ -46,6 +56,12 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
         controller: 'acme',
         description: 'Prospecting IT leaders',
         legalBasis: 'legitimate-interest',
+        balancingTest: {
+          interest: 'Finding customers for our services among companies that may need them.',
+          necessity: 'Writing to the people whose role relates to the offer is the least intrusive way to reach them.',
+          balance:
+            'Professional addresses, messages about the role, opposition honoured at once: people can expect it.',
+        },
         reason: 'Vous dirigez une équipe informatique.',
         targetProfessions: ['CTO', 'DSI'],
       },
@@ -53,6 +69,12 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
         controller: 'globex',
         description: 'Kaltakquise B2B',
         legalBasis: 'legitimate-interest',
+        balancingTest: {
+          interest: 'Finding customers for our services among companies that may need them.',
+          necessity: 'Writing to the people whose role relates to the offer is the least intrusive way to reach them.',
+          balance:
+            'Professional addresses, messages about the role, opposition honoured at once: people can expect it.',
+        },
         reason: 'Ihre Funktion betrifft unsere Produkte.',
         dataSource: 'Messe Hannover 2026',
       },
@@ -92,6 +114,7 @@ export async function testConfig(overrides: (raw: Record<string, any>) => void =
       keys: { k1: 'an old secret that is still accepted 1234', k2: 'the current secret for new unsubscribe links' },
     },
     unsubscribe: { mailto: 'unsubscribe@acme.example' },
+    privacy: { erasureKey: 'the test key of the keyed hash of erased addresses' },
   };
   overrides(raw);
   return parseConfig(raw, 'test config');
