@@ -120,6 +120,14 @@ export class FairsendStack extends Stack {
           removalPolicy: RemovalPolicy.RETAIN,
         });
     const relayTasks = config.deploy.tlsSecretArn ? config.deploy.relayTasks : 0;
+    // and the key of erased people's keyed hashes: generated once, never rotated (earlier hashes
+    // would no longer match), kept with the tables whose entries depend on it.
+    const erasureKey = new secretsmanager.Secret(this, 'ErasureKey', {
+      description:
+        'Fairsend privacy.erasureKey: the HMAC key erased people’s oppositions are kept under. Never change it.',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     // Alarms notify someone: an SNS topic, e-mailed when the config names an address.
     const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Fairsend alarms', enforceSSL: true });
@@ -185,6 +193,7 @@ export class FairsendStack extends Stack {
         logGroup: new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy: RemovalPolicy.DESTROY }),
         environment: {
           FAIRSEND_TOKEN_KEYS_SECRET: tokenKeys.secretArn,
+          FAIRSEND_ERASURE_KEY_SECRET: erasureKey.secretArn,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
         bundling: {
@@ -198,6 +207,7 @@ export class FairsendStack extends Stack {
         ...options,
       });
       tokenKeys.grantRead(f);
+      erasureKey.grantRead(f);
       alarmAt(`${id}Errors`, f.metricErrors({ period: Duration.minutes(5) }), 1, `Fairsend ${entry} function errors`);
       return f;
     };
@@ -244,10 +254,11 @@ export class FairsendStack extends Stack {
     // The admin console and its JSON API: the same handler as `npm start`'s, every route behind
     // its own session check (no anonymous route but the login form).
     const adminConsole = fn('AdminConsole', 'admin', { timeout: Duration.seconds(29), memorySize: 512 });
-    grant(adminConsole, blockedSends, 'Query', 'GetItem', 'UpdateItem');
-    grant(adminConsole, sendLog, 'Query', 'BatchGetItem');
-    grant(adminConsole, oppositions, 'Query', 'PutItem', 'DeleteItem');
-    grant(adminConsole, contacts, 'BatchGetItem', 'UpdateItem');
+    // Erasure deletes a person's items (BatchWriteItem of deletes); the register counts by Query.
+    grant(adminConsole, blockedSends, 'Query', 'GetItem', 'UpdateItem', 'BatchWriteItem');
+    grant(adminConsole, sendLog, 'Query', 'BatchGetItem', 'BatchWriteItem');
+    grant(adminConsole, oppositions, 'Query', 'PutItem', 'DeleteItem', 'BatchGetItem');
+    grant(adminConsole, contacts, 'BatchGetItem', 'UpdateItem', 'Query', 'BatchWriteItem');
     grant(adminConsole, admin, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query');
     // The audit trail is append-only: Put (with a does-not-exist condition) and Query, never Update or Delete.
     grant(adminConsole, audit, 'PutItem', 'Query');
@@ -255,6 +266,7 @@ export class FairsendStack extends Stack {
     grantIndexes(adminConsole, sendLog, 'sendLog');
     grantIndexes(adminConsole, oppositions, 'oppositions');
     grantIndexes(adminConsole, audit, 'audit');
+    grantIndexes(adminConsole, contacts, 'contacts');
     const adminIntegration = new integrations.HttpLambdaIntegration('AdminIntegration', adminConsole);
     api.addRoutes({ path: '/admin', methods: [apigw.HttpMethod.ANY], integration: adminIntegration });
     api.addRoutes({ path: '/admin/{proxy+}', methods: [apigw.HttpMethod.ANY], integration: adminIntegration });
@@ -343,6 +355,7 @@ export class FairsendStack extends Stack {
         FAIRSEND_TOKEN_KEYS_SECRET: tokenKeys.secretArn,
         FAIRSEND_SMTP_USERS_SECRET: smtpUserHashes.secretArn,
         FAIRSEND_TLS_SECRET: tlsSecret.secretArn,
+        FAIRSEND_ERASURE_KEY_SECRET: erasureKey.secretArn,
       },
       portMappings: [
         { containerPort: config.smtp.starttlsPort },
@@ -354,6 +367,7 @@ export class FairsendStack extends Stack {
     tokenKeys.grantRead(task.taskRole);
     smtpUserHashes.grantRead(task.taskRole);
     tlsSecret.grantRead(task.taskRole);
+    erasureKey.grantRead(task.taskRole);
     grant(task.taskRole, oppositions, 'BatchGetItem');
     grant(task.taskRole, blockedSends, 'PutItem', 'UpdateItem');
     grant(task.taskRole, sendLog, 'BatchGetItem', 'BatchWriteItem', 'PutItem', 'Query');

@@ -12,11 +12,13 @@ let template: Template;
 let json: string;
 let prod: Template;
 let app: App;
+let stackConfig: ReturnType<typeof configuredForDeploy>['config'];
 
 const PROD_EXAMPLE = 'infra/fairsend.prod.example.json';
 
 beforeAll(() => {
   const { config, sendingDomains } = configuredForDeploy({ ...process.env, FAIRSEND_CONFIG: undefined });
+  stackConfig = config;
   app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new FairsendStack(app, 'Fairsend', { config, sendingDomains });
   template = Template.fromStack(stack);
@@ -170,6 +172,22 @@ describe('CDK stack', () => {
         (table as { Properties: { DeletionProtectionEnabled?: boolean } }).Properties.DeletionProtectionEnabled,
       ).toBe(true);
     }
+  });
+
+  it('deletes expired items by TTL on every table but the opposition list, and keeps the erasure key', () => {
+    const tables = Object.values(template.findResources('AWS::DynamoDB::Table')) as {
+      Properties: { TableName: string; TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean } };
+    }[];
+    const ttl = Object.fromEntries(tables.map((t) => [t.Properties.TableName, t.Properties.TimeToLiveSpecification]));
+    const names = stackConfig.dynamodb.tables;
+    expect(ttl[names.oppositions]).toBeUndefined();
+    for (const table of [names.contacts, names.sendLog, names.blockedSends, names.admin, names.audit]) {
+      expect([table, ttl[table]]).toEqual([table, { AttributeName: 'expires', Enabled: true }]);
+    }
+    const secret = Object.values(template.findResources('AWS::SecretsManager::Secret')).find((s) =>
+      JSON.stringify(s).includes('erasureKey'),
+    ) as { DeletionPolicy: string };
+    expect(secret.DeletionPolicy).toBe('Retain');
   });
 
   it("passes cdk-nag's AwsSolutions pack on the production example: every finding fixed or acknowledged with a reason", () => {
