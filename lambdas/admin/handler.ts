@@ -1,6 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { accessReportHtml } from '../../shared/console/access-report.ts';
 import type { ConsoleAuth } from '../../shared/console/auth.ts';
+import { registerLanguage, registerMarkdown } from '../../shared/console/register.ts';
 import { type Actor, type ConsoleService, ForbiddenError, InputError } from '../../shared/console/service.ts';
 import { StoreUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -14,10 +16,13 @@ import {
   blockedDetailPage,
   blockedPage,
   contactsPage,
+  erasureResult,
   errorPage,
   importPage,
   oppositionsPage,
   overviewPage,
+  privacyPage,
+  registerPage,
   sentPage,
   userFormPage,
   usersPage,
@@ -368,6 +373,39 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
         }
         case '/audit.csv':
           return csv('audit-trail', await collect(service.auditCsv()));
+        case '/privacy':
+        case '/api/privacy/requests': {
+          const requests = await service.privacy.requests();
+          if (api) return json(200, requests);
+          const flash = done ? { kind: 'ok' as const, text: `Request ${q.get('id') ?? ''}: ${done}.` } : undefined;
+          return html(200, privacyPage(ctx('/privacy', flash), requests, controllers));
+        }
+        case '/privacy/access':
+        case '/api/privacy/access': {
+          const report = await service.privacy.access(q.get('controller') || undefined, q.get('address') ?? '');
+          if (api) return json(200, report);
+          return html(200, accessReportHtml(report, registerLanguage(q.get('lang') ?? undefined), { nonce }));
+        }
+        case '/register':
+        case '/api/register':
+        case '/register.md': {
+          const register = await service.register.build(
+            registerLanguage(q.get('lang') ?? undefined),
+            q.get('controller') || undefined,
+          );
+          if (api) return json(200, register);
+          if (path === '/register.md') {
+            return {
+              statusCode: 200,
+              headers: {
+                ...headers(nonce, 'text/markdown; charset=utf-8'),
+                'content-disposition': `attachment; filename="register-${register.generatedAt.slice(0, 10)}.md"`,
+              },
+              body: registerMarkdown(register),
+            };
+          }
+          return html(200, registerPage(ctx('/register'), register, controllers));
+        }
       }
       const detail = /^\/blocked\/([^/]+)\/([^/]+)$/.exec(path);
       if (detail) {
@@ -392,7 +430,60 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
         await service.review(actor, c, id, (await form()).get('comment') ?? '');
         return redirect(`${BASE}/blocked/${encodeURIComponent(c)}/${encodeURIComponent(id)}?done=reviewed`);
       }
+      const requestChange = /^\/(?:api\/)?privacy\/requests\/([^/]+)\/(extend|close)$/.exec(path);
+      if (requestChange) {
+        const id = decodeURIComponent(requestChange[1]!);
+        const f = api ? jsonBody() : await form();
+        const result =
+          requestChange[2] === 'extend'
+            ? await service.privacy.extend(actor, id, f.get('reason') ?? '')
+            : await service.privacy.close(
+                actor,
+                id,
+                f.get('refused') === '1' || f.get('refused') === 'true' ? 'refused' : 'done',
+                f.get('outcome') ?? '',
+              );
+        return api
+          ? json(200, result)
+          : redirect(
+              `${BASE}/privacy?done=${requestChange[2] === 'extend' ? 'extended' : result.status}&id=${encodeURIComponent(id)}`,
+            );
+      }
       switch (path) {
+        case '/privacy/requests':
+        case '/api/privacy/requests': {
+          const f = api ? jsonBody() : await form();
+          const request = await service.privacy.createRequest(actor, {
+            controller: f.get('controller') ?? '',
+            kind: f.get('kind') ?? '',
+            address: f.get('address') ?? '',
+            ...(f.get('receivedAt') ? { receivedAt: f.get('receivedAt')! } : {}),
+            ...(f.get('channel') ? { channel: f.get('channel')! } : {}),
+            ...(f.get('note') ? { note: f.get('note')! } : {}),
+          });
+          return api
+            ? json(201, request)
+            : redirect(`${BASE}/privacy?done=recorded&id=${encodeURIComponent(request.id)}`);
+        }
+        case '/privacy/erase':
+        case '/api/privacy/erase': {
+          const f = api ? jsonBody() : await form();
+          if (!api && f.get('confirm') !== '1') throw new InputError('tick the box: an erasure cannot be undone');
+          const reports = await service.privacy.erase(actor, f.get('controller') || undefined, f.get('address') ?? '', {
+            ...(f.get('requestId') ? { requestId: f.get('requestId')! } : {}),
+            ...(f.get('reason') ? { reason: f.get('reason')! } : {}),
+          });
+          if (api) return json(200, reports);
+          return html(
+            200,
+            privacyPage(
+              ctx('/privacy'),
+              await service.privacy.requests(),
+              service.controllers(),
+              erasureResult(reports),
+            ),
+          );
+        }
         case '/oppositions':
         case '/api/oppositions': {
           const f = api ? jsonBody() : await form();

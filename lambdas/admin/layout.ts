@@ -13,6 +13,8 @@ const NAV: { path: string; label: string; adminOnly?: boolean }[] = [
   { path: '/contacts', label: 'Contacts' },
   { path: '/users', label: 'SMTP users' },
   { path: '/audit', label: 'Audit trail' },
+  { path: '/privacy', label: 'Privacy requests' },
+  { path: '/register', label: 'Register (art. 30)' },
 ];
 
 /**
@@ -60,6 +62,7 @@ dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0}d
 .meter{height:10px;background:#e9edf2;border-radius:5px;position:relative;overflow:hidden;margin-top:6px}
 .meter svg{display:block;width:100%;height:10px}
 progress{width:100%;height:18px}
+@media print{header.top,nav.side,.noprint{display:none}.shell{display:block}main{padding:0;max-width:none}.card{border:0;padding:0}}
 .login{max-width:380px;margin:10vh auto}.login form{display:grid;gap:12px}
 @media (max-width:900px){.shell{grid-template-columns:1fr}nav.side{display:flex;flex-wrap:wrap;border-right:0;border-bottom:1px solid var(--line);padding:0}
 nav.side a{padding:10px 12px}nav.side a[aria-current=page]{border-left:0;border-bottom:3px solid var(--accent);padding-left:12px}main{padding:16px}

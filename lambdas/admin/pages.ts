@@ -1,5 +1,8 @@
+import type { ErasureReport } from '../../shared/console/privacy.ts';
+import type { Register } from '../../shared/console/register.ts';
 import type { Overview, SentRow, SmtpUserView } from '../../shared/console/service.ts';
 import { SES_THRESHOLDS } from '../../shared/console/service.ts';
+import type { PrivacyRequest } from '../../shared/stores/admin.ts';
 import type { AuditEntry } from '../../shared/stores/audit.ts';
 import type { BlockedSend, BlockedSendFilter } from '../../shared/stores/blocked-sends.ts';
 import type { Contact } from '../../shared/stores/contacts.ts';
@@ -470,5 +473,125 @@ export function errorPage(ctx: PageContext, title: string, message: string): str
     title,
     ctx,
     html`<div class="flash error" role="alert">${message}</div><p><a href="${BASE}">« Overview</a></p>`,
+  );
+}
+
+// Privacy requests (GDPR art. 15–21)
+
+export function privacyPage(
+  ctx: PageContext,
+  requests: (PrivacyRequest & { dueIn: number })[],
+  controllers: string[],
+  result?: Html,
+): string {
+  const open = requests.filter((r) => r.status === 'open');
+  const closed = requests.filter((r) => r.status !== 'open').slice(0, 50);
+  const due = (r: PrivacyRequest & { dueIn: number }) =>
+    r.dueIn < 0
+      ? html`<span class="badge blocked">late by ${-r.dueIn} d</span>`
+      : r.dueIn <= 7
+        ? html`<span class="badge flagged">in ${r.dueIn} d</span>`
+        : html`<span class="badge sent">in ${r.dueIn} d</span>`;
+  const admin = isAdmin(ctx);
+  return page(
+    'Privacy requests',
+    ctx,
+    html`${result ?? ''}
+<section class="card" aria-labelledby="open-requests"><h2 id="open-requests">Open requests (${open.length}), by deadline</h2>
+<table class="responsive"><thead><tr><th scope="col">Request</th><th scope="col">Kind</th><th scope="col">Person</th><th scope="col">Received</th><th scope="col">Due</th>${admin ? html`<th scope="col">Answer</th>` : ''}</tr></thead><tbody>
+${open.length === 0 ? html`<tr><td colspan="6" class="muted">No open request.</td></tr>` : ''}
+${open.map(
+  (
+    r,
+  ) => html`<tr><td data-label="Request"><code>${r.id}</code><br><span class="muted">${r.controller}${r.channel ? ` · ${r.channel}` : ''}</span></td><td data-label="Kind">${r.kind}</td><td data-label="Person">${r.subjectMasked}</td>
+<td data-label="Received">${r.receivedAt.slice(0, 10)}</td><td data-label="Due">${(r.extension?.until ?? r.deadline).slice(0, 10)} ${due(r)}${r.extension ? html`<br><span class="muted">extended: ${r.extension.reason}</span>` : ''}</td>
+${
+  admin
+    ? html`<td><details><summary>Close…</summary><form method="post" action="${BASE}/privacy/requests/${encodeURIComponent(r.id)}/close">${csrf(ctx)}
+<label>How it was answered <input name="outcome" required minlength="3"></label><label class="row"><span>Refused (say why above)</span><input type="checkbox" name="refused" value="1"></label><button type="submit">Close</button></form></details>
+${r.extension ? '' : html`<details><summary>Extend…</summary><form method="post" action="${BASE}/privacy/requests/${encodeURIComponent(r.id)}/extend">${csrf(ctx)}<label>Reason (the person is told) <input name="reason" required minlength="10"></label><button type="submit" class="secondary">Extend by two months</button></form></details>`}</td>`
+    : ''
+}</tr>`,
+)}</tbody></table></section>
+${
+  admin
+    ? html`<section class="card" aria-labelledby="new-request"><h2 id="new-request">Record a request</h2>
+<form method="post" action="${BASE}/privacy/requests" class="filters">${csrf(ctx)}${controllerSelect(controllers, controllers[0]!)}
+<label>Kind <select name="kind"><option value="access">access (art. 15)</option><option value="erasure">erasure (art. 17)</option><option value="objection">objection (art. 21)</option><option value="rectification">rectification (art. 16)</option></select></label>
+<label>Address of the person <input name="address" type="email" required></label><label>Received on <input name="receivedAt" type="date"></label>
+<label>Channel <input name="channel" placeholder="e-mail to the privacy address"></label><button type="submit">Record</button></form>
+<p class="muted">The register keeps the request with a masked address and a keyed hash, so it outlives an erasure without the address in clear. The deadline is one month (art. 12(3)), extendable by two with a reason.</p></section>`
+    : ''
+}
+<section class="card" aria-labelledby="access"><h2 id="access">Access: everything held about a person</h2>
+<form method="get" action="${BASE}/privacy/access" class="filters"><label>Address <input name="address" type="email" required></label>
+<label>Language of the page <select name="lang"><option value="fr">français</option><option value="en">English</option></select></label><button type="submit">Show the report</button></form>
+<p class="muted">The page is what the person receives (print it to PDF); <code>/admin/api/privacy/access?address=…</code> gives the same as JSON. It covers every controller and the address's <code>+tag</code> variants.</p></section>
+${
+  admin
+    ? html`<section class="card" aria-labelledby="erase"><h2 id="erase">Erasure</h2>
+<form method="post" action="${BASE}/privacy/erase" class="filters">${csrf(ctx)}<label>Address <input name="address" type="email" required></label>
+<label>Request <select name="requestId"><option value="">(none: give a reason)</option>${open.filter((r) => r.kind === 'erasure').map((r) => html`<option value="${r.id}">${r.id} · ${r.subjectMasked}</option>`)}</select></label>
+<label>Reason (without a request) <input name="reason"></label><label class="row"><span>I understand this cannot be undone</span><input type="checkbox" name="confirm" value="1" required></label>
+<button type="submit" class="danger">Erase</button></form>
+<p class="muted">Deletes the person's contact records, copies sent, SES events and blocked sends; keeps their opposition as a keyed hash, so nothing is sent to them again.</p></section>`
+    : ''
+}
+<section class="card" aria-labelledby="closed"><h2 id="closed">Answered requests</h2>
+<table class="responsive"><thead><tr><th scope="col">Request</th><th scope="col">Kind</th><th scope="col">Person</th><th scope="col">Received</th><th scope="col">Closed</th><th scope="col">Outcome</th></tr></thead><tbody>
+${closed.length === 0 ? html`<tr><td colspan="6" class="muted">None yet.</td></tr>` : ''}
+${closed.map((r) => html`<tr><td data-label="Request"><code>${r.id}</code></td><td data-label="Kind">${r.kind}</td><td data-label="Person">${r.subjectMasked}</td><td data-label="Received">${r.receivedAt.slice(0, 10)}</td><td data-label="Closed">${r.closedAt?.slice(0, 10)} by ${r.closedBy} <span class="badge ${r.status === 'done' ? 'delivered' : 'blocked'}">${r.status}</span></td><td data-label="Outcome" class="wrap">${r.outcome ?? ''}</td></tr>`)}
+</tbody></table></section>`,
+  );
+}
+
+export function erasureResult(reports: ErasureReport[]): Html {
+  return html`<div class="flash ok" role="status"><strong>Erased.</strong> ${reports.map(
+    (r) =>
+      html`${r.controller}: ${r.contacts} contact record(s), ${r.sendLog} send-log item(s), ${r.blocked} blocked send(s) over ${r.addresses} address(es) deleted; the opposition is kept as a keyed hash. `,
+  )}</div>`;
+}
+
+// The register of processing (art. 30)
+
+export function registerPage(ctx: PageContext, register: Register, controllers: string[]): string {
+  const fr = register.language === 'fr';
+  const row = (k: string, v: string) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`;
+  const fig = (f: Record<string, number>) =>
+    Object.keys(f).length === 0
+      ? fr
+        ? 'aucun'
+        : 'none'
+      : Object.entries(f)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `${k}: ${n}`)
+          .join('; ');
+  return page(
+    fr ? 'Registre des traitements (art. 30)' : 'Record of processing (art. 30)',
+    ctx,
+    html`<form class="filters noprint" method="get" action="${BASE}/register">${controllerSelect(['', ...controllers], '')}
+<label>Language <select name="lang"><option value="fr"${fr ? html` selected` : ''}>français</option><option value="en"${fr ? '' : html` selected`}>English</option></select></label><button type="submit">Show</button>
+<a class="button secondary" href="${BASE}/register.md${query({ lang: register.language })}" download>Markdown</a><a class="button secondary" href="${BASE}/api/register${query({ lang: register.language })}">JSON</a>
+<span class="muted">Print this page for a PDF.</span></form>
+<p class="muted">${fr ? 'Établi le' : 'Generated on'} ${register.generatedAt.slice(0, 10)} ${fr ? 'à partir de la configuration et des tables.' : 'from the configuration and the tables.'}</p>
+${register.controllers.map(
+  (
+    c,
+  ) => html`<section class="card"><h2>${c.legalName}</h2><table><tbody>${row(fr ? 'Adresse' : 'Address', c.postalAddress)}${row('Contact', c.contactEmail)}${row(fr ? 'Exercice des droits' : 'Data-subject requests', c.privacyEmail)}</tbody></table>
+${c.entries.map(
+  (e) => html`<h3>${e.description} <code>${e.purpose}</code></h3><table><tbody>
+${row(fr ? 'Base légale' : 'Legal basis', e.legalBasis === 'consent' ? (fr ? 'consentement (art. 6(1)(a))' : 'consent (art. 6(1)(a))') : fr ? 'intérêt légitime (art. 6(1)(f))' : 'legitimate interest (art. 6(1)(f))')}
+${row(fr ? 'Personnes concernées' : 'Categories of people', e.categoriesOfPeople)}${row(fr ? 'Données' : 'Categories of data', e.categoriesOfData)}
+${row(fr ? 'Sources' : 'Sources', e.dataSources.join('; '))}${row(fr ? 'Destinataires' : 'Recipients', e.recipients)}
+${e.balancingTest ? html`${row(fr ? 'Intérêt poursuivi' : 'Interest pursued', e.balancingTest.interest)}${row(fr ? 'Nécessité' : 'Necessity', e.balancingTest.necessity)}${row(fr ? 'Mise en balance' : 'Balance', e.balancingTest.balance)}` : ''}
+${e.consentCollection ? html`${row(fr ? 'Recueil du consentement' : 'How consent is collected', e.consentCollection.how)}${row(fr ? 'Preuve' : 'Proof', e.consentCollection.proof)}` : ''}
+${row(fr ? 'Copies envoyées (12 mois)' : 'Copies sent (12 months)', String(e.copiesLast12Months))}</tbody></table>`,
+)}
+<h3>${fr ? 'Sous-traitants' : 'Processors'}</h3><table><tbody>${c.processors.map((p) => html`<tr><td>${p.name}</td><td>${p.service}</td><td>${p.region}</td><td>${p.leavesEu}</td></tr>`)}</tbody></table>
+<h3>${fr ? 'Durées de conservation' : 'Retention'}</h3><table><tbody>${c.retention.map((r) => row(r.kind, r.period))}</tbody></table>
+<h3>${fr ? 'Mesures de sécurité' : 'Security measures'}</h3><ul>${c.security.map((s) => html`<li>${s}</li>`)}</ul>
+<h3>${fr ? 'Chiffres' : 'Figures'}</h3><table><tbody>${row(fr ? 'Personnes, par source' : 'People, by source', fig(c.figures.peopleBySource))}${row(fr ? 'Oppositions, par origine' : 'Oppositions, by origin', fig(c.figures.oppositionsByOrigin))}
+${row(fr ? 'Demandes' : 'Requests', `${c.figures.requests.received} / ${c.figures.requests.answered} / ${c.figures.requests.open} / ${c.figures.requests.late} (${fr ? 'reçues / traitées / en cours / hors délai' : 'received / answered / open / late'})${c.figures.requests.medianDays !== undefined ? `; ${fr ? 'délai médian' : 'median'} ${c.figures.requests.medianDays} d` : ''}`)}</tbody></table></section>`,
+)}`,
   );
 }

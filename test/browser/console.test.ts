@@ -207,6 +207,49 @@ describe.skipIf(!browserAvailable)('the admin console in a browser', () => {
     await shot('person');
   });
 
+  it('answers data-subject requests: records one, shows the access report, erases, and shows the register', async () => {
+    expect(await replyTo('erin@client.example', { subject: 'Pour Erin' })).toMatch(/^250 /);
+    await page.goto(`${base}/admin/privacy`);
+    await page.getByLabel('Kind').selectOption('erasure');
+    await page.getByLabel('Address of the person').fill('erin@client.example');
+    await page.getByLabel('Channel').fill('letter of 2026-11-25');
+    await page.getByRole('button', { name: 'Record' }).click();
+    expect(await page.getByRole('status').first().textContent()).toMatch(
+      /Request 2026-\d\d-\d\d-[0-9a-f]{8}: recorded/,
+    );
+    expect(await page.locator('section[aria-labelledby=open-requests] tbody').textContent()).toContain(
+      'e***@client.example',
+    );
+    await shot('privacy');
+
+    await page.locator('section[aria-labelledby=access]').getByLabel('Address').fill('erin@client.example');
+    await page.getByRole('button', { name: 'Show the report' }).click();
+    expect(await page.locator('h1').textContent()).toBe('Vos données personnelles');
+    expect(await page.locator('body').textContent()).toContain('Pour Erin');
+    await shot('access-report');
+
+    await page.goto(`${base}/admin/privacy`);
+    const erase = page.locator('section[aria-labelledby=erase]');
+    await erase.getByLabel('Address').fill('erin@client.example');
+    await erase.locator('select[name=requestId]').selectOption({ index: 1 });
+    await erase.getByLabel('I understand this cannot be undone').check();
+    await erase.getByRole('button', { name: 'Erase' }).click();
+    expect(await page.getByRole('status').first().textContent()).toMatch(
+      /Erased\. acme: 1 contact record\(s\), 3 send-log item\(s\)/,
+    );
+    expect(await page.locator('section[aria-labelledby=closed] tbody').textContent()).toContain('erased: 4 items');
+    expect(await replyTo('erin@client.example')).toMatch(
+      /^550 5\.7\.1 <erin@client\.example>: recipient has had their data erased/,
+    );
+
+    await page.goto(`${base}/admin/register?lang=fr`);
+    const register = await page.locator('main').textContent();
+    expect(register).toContain('Registre des traitements (art. 30)');
+    expect(register).toContain('Finding customers for our services');
+    expect(register).toContain('erasure: 1');
+    await shot('register');
+  });
+
   it('works on a tablet, and labels every field', async () => {
     await page.setViewportSize({ width: 768, height: 1024 });
     await page.goto(`${base}/admin/blocked?controller=acme`);
@@ -218,6 +261,8 @@ describe.skipIf(!browserAvailable)('the admin console in a browser', () => {
       '/admin/oppositions',
       '/admin/users/new',
       '/admin/contacts?address=dora@client.example',
+      '/admin/privacy',
+      '/admin/register',
     ]) {
       await page.goto(`${base}${path}`);
       const unlabelled = await page.evaluate(() =>
