@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normaliseAddress } from './address.ts';
 import type { FairsendConfig } from './config.ts';
+import { erasedEntry } from './erased.ts';
 import type { Logger } from './log.ts';
 import type { OppositionList } from './stores/opposition-list.ts';
 import type { SendLog } from './stores/send-log.ts';
@@ -86,10 +87,22 @@ export class FeedbackProcessor {
     if (!controller)
       return [{ kind: 'ignored', reason: `no known controller for SES message ${event.mail.messageId}` }];
     const evidence = { sesMessageId: event.mail.messageId };
+    // Feedback about someone erased since (a bounce can come days later) is not recorded: their
+    // address would be written back. They are opposed already, under a keyed hash.
+    const erased = new Set<string>();
+    for (const address of addresses([
+      ...(event.bounce?.bouncedRecipients.map((r) => r.emailAddress) ?? []),
+      ...(event.complaint?.complainedRecipients.map((r) => r.emailAddress) ?? []),
+      ...(event.delivery?.recipients ?? []),
+    ])) {
+      if (await erasedEntry(this.oppositions, this.config, controller, address)) erased.add(address);
+    }
+    const kept = (list: string[]) => list.filter((a) => !erased.has(a));
+    if (erased.size > 0) this.log.info('feedback.erased-recipients-ignored', { count: erased.size });
 
     if (type === 'Bounce' && event.bounce) {
       const bounce = event.bounce;
-      const recipients = addresses(bounce.bouncedRecipients.map((r) => r.emailAddress));
+      const recipients = kept(addresses(bounce.bouncedRecipients.map((r) => r.emailAddress)));
       const bounceEvent = (recipient: string, kind: 'bounced' | 'suppressed' | 'soft-bounced') =>
         this.sendLog.recordEvent(controller, recipient, event.mail.messageId, {
           kind,
@@ -149,7 +162,7 @@ export class FeedbackProcessor {
     }
     if (type === 'Complaint' && event.complaint) {
       const complaint = event.complaint;
-      const recipients = addresses(complaint.complainedRecipients.map((r) => r.emailAddress));
+      const recipients = kept(addresses(complaint.complainedRecipients.map((r) => r.emailAddress)));
       for (const recipient of recipients) {
         await this.sendLog.recordEvent(controller, recipient, event.mail.messageId, {
           kind: 'complained',
@@ -165,7 +178,7 @@ export class FeedbackProcessor {
       return [{ kind: 'opposed', origin: 'complaint', recipients }];
     }
     if (type === 'Delivery' && event.delivery) {
-      const recipients = addresses(event.delivery.recipients);
+      const recipients = kept(addresses(event.delivery.recipients));
       for (const recipient of recipients) {
         await this.sendLog.recordDelivery(controller, recipient, event.mail.messageId, event.delivery.timestamp);
       }

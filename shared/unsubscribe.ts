@@ -1,5 +1,6 @@
 import { normaliseAddress } from './address.ts';
 import type { Controller, FairsendConfig, Language } from './config.ts';
+import { erasedEntry } from './erased.ts';
 import type { Opposition, OppositionList } from './stores/opposition-list.ts';
 import { type UnsubscribeRequest, verifyToken } from './unsubscribe-token.ts';
 
@@ -48,6 +49,9 @@ export class UnsubscribeService {
     evidence: Record<string, string>,
   ): Promise<UnsubscribeResult> {
     const controller = this.config.controllers[request.controller]!;
+    // An erased person clicking an old link is opposed already: their address is not written back.
+    const erased = await erasedEntry(this.oppositions, this.config, request.controller, request.recipient);
+    if (erased) return { created: false, opposition: erased, controller };
     const result = await this.oppositions.add({
       controller: request.controller,
       subject: request.recipient,

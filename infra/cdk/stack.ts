@@ -241,7 +241,8 @@ export class FairsendStack extends Stack {
       );
 
     const unsubscribe = fn('Unsubscribe', 'unsubscribe');
-    grant(unsubscribe, oppositions, 'PutItem', 'Query');
+    // BatchGetItem: the opposition check of the link's person (and of an erased person's keyed hash).
+    grant(unsubscribe, oppositions, 'PutItem', 'Query', 'BatchGetItem');
     const api = new apigw.HttpApi(this, 'UnsubscribeApi', {
       description: 'Fairsend unsubscribe links (RFC 8058) and the admin console',
     });
@@ -275,7 +276,7 @@ export class FairsendStack extends Stack {
     // tries a record goes to the dead-letter queue (a complaint or a hard bounce is a legal record:
     // never dropped after Lambda's own retries).
     const sesEvents = fn('SesEventsHandler', 'ses-events', { timeout: Duration.seconds(30) });
-    grant(sesEvents, oppositions, 'PutItem', 'Query');
+    grant(sesEvents, oppositions, 'PutItem', 'Query', 'BatchGetItem');
     grant(sesEvents, sendLog, 'PutItem', 'Query');
     const eventsQueue = new sqs.Queue(this, 'SesEventsQueue', {
       visibilityTimeout: Duration.seconds(180),
@@ -295,7 +296,7 @@ export class FairsendStack extends Stack {
         deadLetterQueue: deadLetters('MailtoDeadLetters', 'mailto unsubscribes'),
         retryAttempts: 2,
       });
-      grant(mailto, oppositions, 'PutItem', 'Query');
+      grant(mailto, oppositions, 'PutItem', 'Query', 'BatchGetItem');
       const ruleSet = new ses.ReceiptRuleSet(this, 'UnsubscribeRuleSet');
       ruleSet.addRule('MailtoUnsubscribe', {
         recipients: [config.unsubscribe.mailto],

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { normaliseAddress } from '../address.ts';
 import type { FairsendConfig } from '../config.ts';
+import { erasedEntry } from '../erased.ts';
 import { maskAddress } from '../french.ts';
 import { expiresAfter, retentionOf } from '../retention.ts';
-import { erasedSubject, matchingFor } from '../rules/opposition.ts';
+import { erasedSubject } from '../rules/opposition.ts';
 import type { PrivacyRequest } from '../stores/admin.ts';
 import type { AuditEntry } from '../stores/audit.ts';
 import { type BlockedSend, blockedSendSchema } from '../stores/blocked-sends.ts';
@@ -84,14 +85,8 @@ export class PrivacyService {
   }
 
   /** The erased-person entry that covers this address, if any. */
-  async erasedEntry(controller: string, address: string): Promise<Opposition | undefined> {
-    if (!this.config.privacy.erasureKey) return undefined;
-    const normalised = normaliseAddress(address);
-    if (!normalised) return undefined;
-    const matching = matchingFor(this.config.controllers[controller]!, this.config.privacy.erasureKey);
-    const found = await this.stores.oppositions.findBlocking(controller, [normalised], matching);
-    const entry = found.get(normalised.address);
-    return entry?.origin === 'erasure' ? entry : undefined;
+  erasedEntry(controller: string, address: string): Promise<Opposition | undefined> {
+    return erasedEntry(this.stores.oppositions, this.config, controller, address);
   }
 
   // Access (art. 15)

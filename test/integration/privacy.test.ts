@@ -179,6 +179,27 @@ describe('access and erasure', () => {
     });
     expect(JSON.stringify(await scan('oppositions'))).not.toContain('pat@client.example');
 
+    // An old copy's unsubscribe link, and SES feedback arriving late, do not write them back either.
+    const old = stack.ses!.messages.find((m) => m.destination.includes('pat@client.example'))!;
+    const token = /^List-Unsubscribe: <https:\/\/[^/]+\/u\/([\w.-]+)>/m.exec(old.raw.toString('latin1'))![1]!;
+    const click = await fetch(`http://127.0.0.1:${stack.http.port}/u/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(click.status).toBe(200);
+    await bounce('pat@client.example', old.id);
+    await stack.sesEvents(
+      snsEnvelope({
+        eventType: 'Delivery',
+        mail: { messageId: old.id, destination: ['pat@client.example'], tags: { controller: ['acme'] } },
+        delivery: { timestamp: new Date().toISOString(), recipients: ['pat@client.example'] },
+      }),
+    );
+    for (const table of ['sendLog', 'oppositions'] as const) {
+      expect([table, JSON.stringify(await scan(table)).includes('pat@client.example')]).toEqual([table, false]);
+    }
+
     const after = await stack.console.privacy.access('acme', 'pat@client.example');
     expect(after.controllers[0]).toMatchObject({ erased: true, contacts: [], sent: [], blocked: [] });
     expect((await stack.console.privacy.requests()).find((r) => r.id === request.id)).toMatchObject({
