@@ -51,6 +51,9 @@ export async function recordReviews(
           ...(context.subject !== undefined ? { subject: context.subject } : {}),
           ...(context.messageId !== undefined ? { messageId: context.messageId } : {}),
         })
+        .then(() =>
+          log.info('blocked-send', { controller: context.controller, rule: entry.rule, outcome: entry.outcome }),
+        )
         .catch((err: unknown) =>
           log.error('blocked-send.unrecorded', { recipient: entry.recipient, rule: entry.rule, err }),
         ),

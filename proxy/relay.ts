@@ -388,6 +388,8 @@ export class Relay {
         reply: recorded.scrub(reply.toString()),
       });
       tx?.blocked.push(record);
+      // One line per refused recipient: the deployed stack counts them (a spike raises an alarm).
+      this.deps.log.info('blocked-send', { controller: entry.controller, rule: verdict.rule, outcome: 'blocked' });
     } catch (err) {
       // The refusal stands whether or not the review log could be written.
       this.deps.log.error('blocked-send.unrecorded', { err, controller: entry.controller });

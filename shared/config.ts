@@ -280,6 +280,8 @@ export const configSchema = z
           .min(1)
           .default(['0.0.0.0/0']),
         logRetentionDays: positiveInt.default(90),
+        /** Recipients refused in an hour (across the fleet) that raise the blocked-sends alarm. */
+        blockedSpikePerHour: positiveInt.default(200),
         /** The unsubscribe-token secret's first key id: fixed, so changing tokens.activeKeyId never regenerates it. */
         initialTokenKeyId: z
           .string()

@@ -319,6 +319,7 @@ export class FairsendStack extends Stack {
         },
       },
     });
+    const relayLogs = new logs.LogGroup(this, 'RelayLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     const task = new ecs.FargateTaskDefinition(this, 'RelayTask', {
       cpu: 1024,
@@ -349,7 +350,7 @@ export class FairsendStack extends Stack {
       }),
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'relay',
-        logGroup: new logs.LogGroup(this, 'RelayLogs', { retention, removalPolicy: RemovalPolicy.DESTROY }),
+        logGroup: relayLogs,
       }),
       environment: {
         FAIRSEND_CONFIG_JSON: JSON.stringify(relayConfig),
@@ -437,6 +438,119 @@ export class FairsendStack extends Stack {
     service.connections.allowFrom(nlbGroup, ec2.Port.tcp(HEALTH_PORT), 'Health checks from the NLB');
     const scaling = service.autoScaleTaskCount({ minCapacity: relayTasks, maxCapacity: Math.max(1, relayTasks * 5) });
     scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
+
+    // What the relay refuses, counted from its log lines (one `blocked-send` line per refused or
+    // flagged recipient): a spike means a bad list or a tool gone wrong, before SES notices.
+    const blockedMetric = (outcome: 'blocked' | 'flagged') =>
+      new logs.MetricFilter(this, `${outcome === 'blocked' ? 'Blocked' : 'Flagged'}SendsMetric`, {
+        logGroup: relayLogs,
+        filterPattern: logs.FilterPattern.all(
+          logs.FilterPattern.stringValue('$.event', '=', 'blocked-send'),
+          logs.FilterPattern.stringValue('$.outcome', '=', outcome),
+        ),
+        metricNamespace: 'Fairsend',
+        metricName: outcome === 'blocked' ? 'BlockedSends' : 'FlaggedSends',
+        metricValue: '1',
+        defaultValue: 0,
+      }).metric({ period: Duration.hours(1), statistic: 'Sum' });
+    const blocked = blockedMetric('blocked');
+    const flagged = blockedMetric('flagged');
+    alarmAt(
+      'BlockedSendsSpikeAlarm',
+      blocked,
+      config.deploy.blockedSpikePerHour,
+      `${config.deploy.blockedSpikePerHour} or more recipients refused in an hour: a bad list, or a tool sending to opposed people`,
+    );
+    const running = new cloudwatch.Metric({
+      namespace: 'ECS/ContainerInsights',
+      metricName: 'RunningTaskCount',
+      dimensionsMap: { ClusterName: cluster.clusterName, ServiceName: service.serviceName },
+      period: Duration.minutes(5),
+      statistic: 'Minimum',
+    });
+    if (relayTasks > 0) {
+      notify(
+        new cloudwatch.Alarm(this, 'RelayTasksMissingAlarm', {
+          metric: running,
+          threshold: relayTasks,
+          evaluationPeriods: 2,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          alarmDescription: `fewer than ${relayTasks} relay tasks running for 10 minutes`,
+        }),
+      );
+    }
+    const unhealthy = new cloudwatch.Metric({
+      namespace: 'AWS/NetworkELB',
+      metricName: 'UnHealthyHostCount',
+      dimensionsMap: { LoadBalancer: nlb.loadBalancerFullName },
+      period: Duration.minutes(5),
+      statistic: 'Maximum',
+    });
+    alarmAt(
+      'RelayUnhealthyAlarm',
+      unhealthy,
+      1,
+      'a relay task fails its health check (it cannot read the opposition list)',
+    );
+
+    // One dashboard with the same figures as the alarms.
+    const sesMetric = (metricName: string, label: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/SES',
+        metricName,
+        period: Duration.hours(1),
+        statistic: 'Average',
+        label,
+      });
+    new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `Fairsend-${this.stackName}`,
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Bounce and complaint rates (SES review at 5 % and 0.1 %)',
+            left: [sesMetric('Reputation.BounceRate', 'bounce rate')],
+            right: [sesMetric('Reputation.ComplaintRate', 'complaint rate')],
+            leftAnnotations: [{ value: 0.05, label: 'bounce 5 %' }],
+            rightAnnotations: [{ value: 0.001, label: 'complaint 0.1 %' }],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Recipients refused and flagged per hour',
+            left: [blocked.with({ label: 'blocked' }), flagged.with({ label: 'flagged' })],
+            leftAnnotations: [{ value: config.deploy.blockedSpikePerHour, label: 'spike alarm' }],
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Relay tasks and health',
+            left: [running.with({ label: 'running tasks' })],
+            right: [unhealthy.with({ label: 'unhealthy' })],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Emails sent (SES)',
+            left: [
+              new cloudwatch.Metric({
+                namespace: 'AWS/SES',
+                metricName: 'Send',
+                period: Duration.hours(1),
+                statistic: 'Sum',
+              }),
+            ],
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Alarms',
+            alarms: this.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm),
+            width: 24,
+          }),
+        ],
+      ],
+    });
 
     new CfnOutput(this, 'SmtpEndpoint', {
       value: nlb.loadBalancerDnsName,

@@ -190,6 +190,40 @@ describe('CDK stack', () => {
     expect(secret.DeletionPolicy).toBe('Retain');
   });
 
+  it('alarms on a spike of refused recipients, missing or unhealthy relay tasks, and shows the same figures on a dashboard', () => {
+    const alarms = prod.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: Record<string, any> }>;
+    const byId = (prefix: string) => Object.entries(alarms).find(([id]) => id.startsWith(prefix))?.[1].Properties;
+    expect(byId('BlockedSendsSpikeAlarm')).toMatchObject({
+      MetricName: 'BlockedSends',
+      Namespace: 'Fairsend',
+      Threshold: 200,
+      Period: 3600,
+    });
+    expect(byId('RelayTasksMissingAlarm')).toMatchObject({
+      MetricName: 'RunningTaskCount',
+      Threshold: 2,
+      ComparisonOperator: 'LessThanThreshold',
+    });
+    expect(byId('RelayUnhealthyAlarm')).toMatchObject({ MetricName: 'UnHealthyHostCount' });
+    for (const alarm of Object.values(alarms)) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    prod.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ ($.event = "blocked-send") && ($.outcome = "blocked") }',
+      MetricTransformations: [
+        { MetricNamespace: 'Fairsend', MetricName: 'BlockedSends', MetricValue: '1', DefaultValue: 0 },
+      ],
+    });
+    const dashboard = JSON.stringify(prod.findResources('AWS::CloudWatch::Dashboard'));
+    for (const figure of [
+      'Reputation.BounceRate',
+      'Reputation.ComplaintRate',
+      'BlockedSends',
+      'RunningTaskCount',
+      'UnHealthyHostCount',
+    ]) {
+      expect(dashboard).toContain(figure);
+    }
+  });
+
   it("passes cdk-nag's AwsSolutions pack on the production example: every finding fixed or acknowledged with a reason", () => {
     const example = configuredForDeploy({ ...process.env, FAIRSEND_CONFIG: PROD_EXAMPLE });
     const nagged = new App({ context: { 'aws:cdk:bundling-stacks': [] } });

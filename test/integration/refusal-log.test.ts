@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
+import { memoryLogger } from '../helpers/memory-logger.ts';
 import { plainMessage } from '../helpers/messages.ts';
 import { sendWithNodemailer } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 /** Every refusal is in the blocked-send log, where the admin reviews it, with the subject as people read it. */
 let stack: LocalStack;
+const log = memoryLogger();
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ log });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -58,5 +60,18 @@ describe('the blocked-send log holds every refusal', () => {
       raw: plainMessage({ from: '<alice@acme.example> evil@other.example' }),
     }).catch(() => undefined);
     expect(await logged('malformed@client.example')).toMatchObject([{ rule: 'message:malformed' }]);
+  });
+
+  it('writes one `blocked-send` log line per refused or flagged recipient (the deployed stack counts them)', async () => {
+    await stack.console.addOpposition({ name: 't', role: 'admin', via: 'cli' }, 'acme', 'metric@client.example', '');
+    const before = log.events.filter((e) => e.event === 'blocked-send').length;
+    await attempt({ to: 'metric@client.example' });
+    await attempt({ to: 'metric@client.example' });
+    const lines = log.events.filter((e) => e.event === 'blocked-send').slice(before);
+    expect(lines.map((l) => l.fields)).toEqual([
+      { controller: 'acme', rule: 'opposition:address', outcome: 'blocked' },
+      { controller: 'acme', rule: 'opposition:address', outcome: 'blocked' },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('metric@client.example');
   });
 });
