@@ -271,12 +271,18 @@ export class PrivacyService {
       );
   }
 
-  async extend(actor: Actor, id: string, reason: string, days?: number): Promise<PrivacyRequest> {
+  /** An open request an admin may act on, or the error that says why not. */
+  private async openRequest(actor: Actor, id: string, what: string): Promise<PrivacyRequest> {
     if (actor.role !== 'admin')
-      throw new ForbiddenError(`${actor.name} is a reviewer: only an admin may extend a request`);
+      throw new ForbiddenError(`${actor.name} is a reviewer: only an admin may ${what} a request`);
     const request = await this.stores.admin.request(id);
     if (!request) throw new InputError(`no request ${id}`);
-    if (request.status !== 'open') throw new InputError(`request ${id} is ${request.status}`);
+    if (request.status !== 'open') throw new InputError(`request ${id} is already ${request.status}`);
+    return request;
+  }
+
+  async extend(actor: Actor, id: string, reason: string, days?: number): Promise<PrivacyRequest> {
+    const request = await this.openRequest(actor, id, 'extend');
     if (request.extension)
       throw new InputError(`request ${id} was already extended (to ${request.extension.until.slice(0, 10)})`);
     if (reason.trim().length < 10)
@@ -304,11 +310,7 @@ export class PrivacyService {
   }
 
   async close(actor: Actor, id: string, status: 'done' | 'refused', outcome: string): Promise<PrivacyRequest> {
-    if (actor.role !== 'admin')
-      throw new ForbiddenError(`${actor.name} is a reviewer: only an admin may close a request`);
-    const request = await this.stores.admin.request(id);
-    if (!request) throw new InputError(`no request ${id}`);
-    if (request.status !== 'open') throw new InputError(`request ${id} is already ${request.status}`);
+    const request = await this.openRequest(actor, id, 'close');
     if (outcome.trim().length < 3) throw new InputError('say how it was answered');
     const now = new Date().toISOString();
     const closed: PrivacyRequest = {

@@ -103,6 +103,16 @@ export function newPassword(): string {
   return randomBytes(18).toString('base64url');
 }
 
+/** Every item of a paged list, page after page (for CSV exports). */
+async function* everyItem<T>(fetch: (page: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+  let page: string | undefined;
+  do {
+    const out = await fetch(page);
+    yield* out.items;
+    page = out.next;
+  } while (page);
+}
+
 export class ConsoleService {
   /** Data-subject requests: access, erasure, the register of requests. */
   readonly privacy: PrivacyService;
@@ -233,28 +243,23 @@ export class ConsoleService {
       'reviewed_by',
       'review',
     ]);
-    let page: string | undefined;
-    do {
-      const out = await this.blocked(filter, page, 500);
-      for (const b of out.items) {
-        yield csvLine([
-          b.at,
-          b.outcome,
-          b.rule,
-          b.recipient,
-          b.user,
-          b.mailFrom,
-          b.purpose ?? '',
-          b.subject ?? '',
-          b.messageId ?? '',
-          b.reason ?? '',
-          b.reply ?? '',
-          b.review?.by ?? '',
-          b.review?.comment ?? '',
-        ]);
-      }
-      page = out.next;
-    } while (page);
+    for await (const b of everyItem((page) => this.blocked(filter, page, 500))) {
+      yield csvLine([
+        b.at,
+        b.outcome,
+        b.rule,
+        b.recipient,
+        b.user,
+        b.mailFrom,
+        b.purpose ?? '',
+        b.subject ?? '',
+        b.messageId ?? '',
+        b.reason ?? '',
+        b.reply ?? '',
+        b.review?.by ?? '',
+        b.review?.comment ?? '',
+      ]);
+    }
   }
 
   // Sent mail
@@ -485,14 +490,11 @@ export class ConsoleService {
   async *oppositionsCsv(controllerId: string | undefined): AsyncGenerator<string> {
     const controller = this.controller(controllerId);
     yield csvLine(['subject', 'origin', 'requested_at', 'effective_at', 'evidence']);
-    let page: string | undefined;
-    do {
-      const out = await this.stores.oppositions.search(controller, undefined, { page, limit: 500 });
-      for (const o of out.items) {
-        yield csvLine([o.subject, o.origin, o.requestedAt, o.effectiveAt, JSON.stringify(o.evidence)]);
-      }
-      page = out.next;
-    } while (page);
+    for await (const o of everyItem((page) =>
+      this.stores.oppositions.search(controller, undefined, { page, limit: 500 }),
+    )) {
+      yield csvLine([o.subject, o.origin, o.requestedAt, o.effectiveAt, JSON.stringify(o.evidence)]);
+    }
   }
 
   // Contacts
@@ -721,22 +723,17 @@ export class ConsoleService {
 
   async *auditCsv(): AsyncGenerator<string> {
     yield csvLine(['at', 'actor', 'via', 'action', 'controller', 'target', 'reason', 'details']);
-    let page: string | undefined;
-    do {
-      const out = await this.stores.audit.list({ page, limit: 500 });
-      for (const e of out.items) {
-        yield csvLine([
-          e.at,
-          e.actor,
-          e.via,
-          e.action,
-          e.controller ?? '',
-          e.target ?? '',
-          e.reason ?? '',
-          JSON.stringify(e.details),
-        ]);
-      }
-      page = out.next;
-    } while (page);
+    for await (const e of everyItem((page) => this.stores.audit.list({ page, limit: 500 }))) {
+      yield csvLine([
+        e.at,
+        e.actor,
+        e.via,
+        e.action,
+        e.controller ?? '',
+        e.target ?? '',
+        e.reason ?? '',
+        JSON.stringify(e.details),
+      ]);
+    }
   }
 }

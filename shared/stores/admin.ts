@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import { smtpUserSchema } from '../config.ts';
 import { PASSWORD_HASH_PATTERN } from '../password.ts';
+import { queryAll } from './dynamo.ts';
 import { isConditionFailed, storeError } from './store-error.ts';
 
 /**
@@ -108,6 +109,18 @@ export class AdminStore {
     }
   }
 
+  /** Every item of one partition of the admin table (accounts, SMTP users, requests: a few dozen). */
+  private partition(pk: string, what: string, forward = true): Promise<Record<string, unknown>[]> {
+    return this.call(what, () =>
+      queryAll(this.db, {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: forward,
+      }),
+    );
+  }
+
   // Accounts
 
   async createAccount(account: AdminAccount): Promise<boolean> {
@@ -171,16 +184,8 @@ export class AdminStore {
   }
 
   async accounts(): Promise<{ name: string; role: AdminRole }[]> {
-    const out = await this.call('admin account list', () =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'accounts' },
-        }),
-      ),
-    );
-    return (out.Items ?? []).map((i) => ({ name: String(i.name), role: i.role as AdminRole }));
+    const items = await this.partition('accounts', 'admin account list');
+    return items.map((i) => ({ name: String(i.name), role: i.role as AdminRole }));
   }
 
   async recordLogin(name: string, at: string): Promise<void> {
@@ -271,24 +276,8 @@ export class AdminStore {
   }
 
   async requests(): Promise<PrivacyRequest[]> {
-    const out: PrivacyRequest[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call('request list', () =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': 'dsr' },
-            ScanIndexForward: false,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      out.push(...(page.Items ?? []).map((item) => privacyRequestSchema.parse(item)));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await this.partition('dsr', 'request list', false);
+    return items.map((item) => privacyRequestSchema.parse(item));
   }
 
   async request(id: string): Promise<PrivacyRequest | undefined> {
@@ -302,24 +291,10 @@ export class AdminStore {
 
   async smtpUsers(): Promise<ManagedSmtpUser[]> {
     const users: ManagedSmtpUser[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.call('SMTP user list', () =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': SMTP_USERS },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) {
-        const parsed = managedSmtpUserSchema.safeParse(item);
-        if (parsed.success) users.push(parsed.data);
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for (const item of await this.partition(SMTP_USERS, 'SMTP user list')) {
+      const parsed = managedSmtpUserSchema.safeParse(item);
+      if (parsed.success) users.push(parsed.data);
+    }
     return users;
   }
 
@@ -348,15 +323,7 @@ export class AdminStore {
   }
 
   async smtpLogins(): Promise<Map<string, SmtpLogins>> {
-    const out = await this.call('SMTP login list', () =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': SMTP_LOGINS },
-        }),
-      ),
-    );
-    return new Map((out.Items ?? []).map((item) => smtpLoginsSchema.parse(item)).map((l) => [l.name, l]));
+    const items = await this.partition(SMTP_LOGINS, 'SMTP login list');
+    return new Map(items.map((item) => smtpLoginsSchema.parse(item)).map((l) => [l.name, l]));
   }
 }
