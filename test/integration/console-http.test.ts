@@ -60,6 +60,10 @@ const PAGES = [
   '/admin/users/alice',
   '/admin/audit',
   '/admin/audit.csv',
+  '/admin/privacy',
+  '/admin/privacy/access?address=pat@client.example',
+  '/admin/register',
+  '/admin/register.md',
 ];
 const APIS = [
   '/admin/api/overview',
@@ -68,6 +72,9 @@ const APIS = [
   '/admin/api/oppositions',
   '/admin/api/users',
   '/admin/api/audit',
+  '/admin/api/privacy/requests',
+  '/admin/api/privacy/access?address=pat@client.example',
+  '/admin/api/register',
 ];
 const CHANGES = [
   '/admin/oppositions',
@@ -80,6 +87,10 @@ const CHANGES = [
   '/admin/blocked/acme/x/review',
   '/admin/api/oppositions',
   '/admin/api/oppositions/import',
+  '/admin/privacy/requests',
+  '/admin/privacy/erase',
+  '/admin/privacy/requests/x/close',
+  '/admin/api/privacy/erase',
 ];
 
 describe('console authentication', () => {
