@@ -280,6 +280,10 @@ export const configSchema = z
           .min(1)
           .default(['0.0.0.0/0']),
         logRetentionDays: positiveInt.default(90),
+        /** `nat`: relay tasks in private subnets behind a NAT gateway; `public`: public IPs, no NAT (cheaper). */
+        network: z.enum(['nat', 'public']).default('nat'),
+        /** Each relay task: `standard` 1 vCPU / 2 GB, `small` 0.5 vCPU / 1 GB (keep smtp.maxDataBytesInFlight ≤ 256 MB). */
+        relaySize: z.enum(['standard', 'small']).default('standard'),
         /** Recipients refused in an hour (across the fleet) that raise the blocked-sends alarm. */
         blockedSpikePerHour: positiveInt.default(200),
         /** The unsubscribe-token secret's first key id: fixed, so changing tokens.activeKeyId never regenerates it. */

@@ -27,6 +27,11 @@ export function deployProblems(config: FairsendConfig): string[] {
       'smtp.hostname: localhost is not a name clients can check the certificate against; give the public one',
     );
   }
+  if (config.deploy.relaySize === 'small' && config.smtp.maxDataBytesInFlight > 256 * 1024 * 1024) {
+    problems.push(
+      'smtp.maxDataBytesInFlight: a small relay task has 1 GB of memory; hold at most 268435456 bytes of DATA at once',
+    );
+  }
   if (config.dynamodb.region !== config.ses.region) {
     problems.push(
       `dynamodb.region (${config.dynamodb.region}) and ses.region (${config.ses.region}) differ: the stack deploys to one region`,

@@ -306,9 +306,16 @@ export class FairsendStack extends Stack {
     }
 
     // The relay: Fargate behind a Network Load Balancer (SMTP is a long-lived TCP service).
+    // `deploy.network`: `nat` puts the tasks in private subnets behind a NAT gateway; `public` (the
+    // cheaper variant) gives them public IPs in public subnets, with no NAT gateway: their security
+    // group still takes traffic only from the balancer. DynamoDB goes through a free gateway
+    // endpoint either way.
+    const publicTasks = config.deploy.network === 'public';
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
-      natGateways: 1,
+      natGateways: publicTasks ? 0 : 1,
+      ...(publicTasks ? { subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }] } : {}),
+      gatewayEndpoints: { DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
       // Rejected traffic is what a security review asks about; accepted SMTP is in the relay's logs.
       flowLogs: {
         Rejected: {
@@ -322,8 +329,8 @@ export class FairsendStack extends Stack {
     const relayLogs = new logs.LogGroup(this, 'RelayLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     const task = new ecs.FargateTaskDefinition(this, 'RelayTask', {
-      cpu: 1024,
-      memoryLimitMiB: 2048,
+      cpu: config.deploy.relaySize === 'small' ? 512 : 1024,
+      memoryLimitMiB: config.deploy.relaySize === 'small' ? 1024 : 2048,
       runtimePlatform: {
         cpuArchitecture: ecs.CpuArchitecture.ARM64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
@@ -402,6 +409,7 @@ export class FairsendStack extends Stack {
       desiredCount: relayTasks,
       minHealthyPercent: 100,
       circuitBreaker: { rollback: true },
+      ...(publicTasks ? { assignPublicIp: true, vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } } : {}),
     });
     // The load balancer takes SMTP only from the configured client networks; the tasks only from it.
     const nlbGroup = new ec2.SecurityGroup(this, 'NlbSecurityGroup', {

@@ -224,6 +224,32 @@ describe('CDK stack', () => {
     }
   });
 
+  it('builds the cheaper variant on request: no NAT gateway, public task IPs, a small task; DynamoDB through a gateway endpoint', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+    const example = configuredForDeploy({ ...process.env, FAIRSEND_CONFIG: PROD_EXAMPLE });
+    example.config.deploy.network = 'public';
+    example.config.deploy.relaySize = 'small';
+    example.config.smtp.maxDataBytesInFlight = 256 * 1024 * 1024;
+    const cheapApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const cheap = Template.fromStack(
+      new FairsendStack(cheapApp, 'Cheap', {
+        config: example.config,
+        sendingDomains: example.sendingDomains,
+        env: { region: example.config.ses.region, account: '123456789012' },
+      }),
+    );
+    cheap.resourceCountIs('AWS::EC2::NatGateway', 0);
+    cheap.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+    cheap.hasResourceProperties('AWS::ECS::Service', {
+      NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'ENABLED' } },
+    });
+    cheap.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '512', Memory: '1024' });
+    // The tasks still take traffic only from the balancer.
+    const ingress = JSON.stringify(cheap.findResources('AWS::EC2::SecurityGroupIngress'));
+    expect(ingress).not.toContain('0.0.0.0/0');
+  });
+
   it("passes cdk-nag's AwsSolutions pack on the production example: every finding fixed or acknowledged with a reason", () => {
     const example = configuredForDeploy({ ...process.env, FAIRSEND_CONFIG: PROD_EXAMPLE });
     const nagged = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
