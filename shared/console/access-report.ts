@@ -39,6 +39,8 @@ const T = {
     oppositions: 'Oppositions',
     noopp: 'Aucune opposition : vous pouvez vous opposer à tout moment.',
     ocols: ['Entrée', 'Origine', 'Depuis'],
+    acols: ['Date', 'Modification', 'Motif'],
+    rcols: ['Reçue le', 'Demande', 'État'],
     erased:
       'Vos données ont été effacées ; seule une empreinte chiffrée (non réversible) de votre adresse est conservée pour ne plus jamais vous écrire.',
     audit: 'Modifications faites par nos administrateurs',
@@ -75,6 +77,8 @@ const T = {
     oppositions: 'Oppositions',
     noopp: 'No opposition: you may object at any time.',
     ocols: ['Entry', 'Origin', 'Since'],
+    acols: ['Date', 'Change', 'Why'],
+    rcols: ['Received', 'Request', 'State'],
     erased:
       'Your data has been erased; only a keyed, irreversible fingerprint of your address is kept, so that we never write to you again.',
     audit: 'Changes made by our administrators',
@@ -146,7 +150,7 @@ ${c.erased ? `<p class="note">${e(t.erased)}</p>` : ''}
       c.audit.length === 0
         ? `<p>${e(t.none)}</p>`
         : table(
-            ['Date', '', ''],
+            t.acols,
             c.audit.map((a) => [a.at.slice(0, 10), a.action, a.reason ?? '']),
           )
     }
@@ -154,7 +158,7 @@ ${c.erased ? `<p class="note">${e(t.erased)}</p>` : ''}
       c.requests.length === 0
         ? `<p>${e(t.none)}</p>`
         : table(
-            ['', '', ''],
+            t.rcols,
             c.requests.map((r) => [r.receivedAt.slice(0, 10), r.kind, r.status]),
           )
     }
