@@ -28,6 +28,7 @@ import { LoginThrottle, loggableUser } from './login-throttle.ts';
 import { declaredSize, MessageBuffer } from './message-buffer.ts';
 import { checkMessageLines } from './message-lines.ts';
 import { MessagePipeline, type PipelineResult } from './message-pipeline.ts';
+import { trustedPeers } from './proxy-protocol.ts';
 import { recordRefusal } from './refusal-log.ts';
 import type { CopySender } from './ses-sender.ts';
 import { replyFor, SmtpReply } from './smtp-replies.ts';
@@ -124,6 +125,7 @@ export class Relay {
       greetingDelayMs: smtp.greetingDelayMs,
       authTimeoutMs: smtp.authTimeoutMs,
       limits: this.limits,
+      ...(smtp.proxyProtocol ? { trustedProxy: trustedPeers(smtp.proxyProtocol.trustedCidrs) } : {}),
     };
     this.servers = [
       new SubmissionServer({ ...common, secure: false }, submission),

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection';
 import type { ConnectionLimits } from './connection-limits.ts';
+import { parseProxyV2 } from './proxy-protocol.ts';
 
 /**
  * smtp-server 3.21.x (pinned) with what an authenticated submission service needs and it lacks.
@@ -15,6 +17,11 @@ export interface SubmissionOptions {
   authTimeoutMs: number;
   /** Shared by both listeners. */
   limits: ConnectionLimits;
+  /**
+   * Peers (the load balancer) whose connections start with a PROXY protocol v2 header giving the
+   * client's address; absent: no PROXY protocol. Limits, throttles and logs then see the client.
+   */
+  trustedProxy?: (address: string | undefined) => boolean;
 }
 
 type Callback = () => void;
@@ -105,6 +112,9 @@ class SubmissionConnection extends SMTPConnection {
   }
 }
 
+/** smtp-server's internals this file replaces (3.21.x): the PROXY header before the session. */
+type ProxyCallback = (err: Error | null, options?: { id: string; remoteAddress?: string; remotePort?: number }) => void;
+
 export class SubmissionServer extends SMTPServer {
   constructor(
     options: SMTPServerOptions,
@@ -122,6 +132,62 @@ export class SubmissionServer extends SMTPServer {
     connection.init();
   }
 
+  /** smtp-server guards a socket that must send a PROXY header first (its pre-session timeout). */
+  override _expectsProxyHeader(socket: net.Socket): boolean {
+    return Boolean(this.submission.trustedProxy?.(socket.remoteAddress));
+  }
+
+  /**
+   * smtp-server reads PROXY protocol v1 (text) only; AWS's load balancer sends v2 (binary). From a
+   * trusted peer, the v2 header is read here (before the TLS handshake on the implicit-TLS port),
+   * its client address becomes the session's, and the connection is counted under it.
+   */
+  override _handleProxy(socket: net.Socket, callback: ProxyCallback): void {
+    const id = BigInt(`0x${randomBytes(10).toString('hex')}`)
+      .toString(32)
+      .padStart(16, '0');
+    if (!this._expectsProxyHeader(socket)) {
+      setImmediate(() => callback(null, { id }));
+      return;
+    }
+    let buffered = Buffer.alloc(0);
+    let finished = false;
+    const finish = (err: Error | null, options?: { id: string; remoteAddress?: string; remotePort?: number }) => {
+      if (finished) return;
+      finished = true;
+      socket.removeListener('readable', read);
+      socket.removeListener('error', fail);
+      socket.removeListener('close', closed);
+      if (err) {
+        socket.on('error', () => undefined);
+        socket.destroy();
+      }
+      callback(err, options);
+    };
+    const fail = (err: Error) => finish(err);
+    const closed = () => finish(new Error('connection closed before its PROXY header'));
+    const read = () => {
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+        buffered = Buffer.concat([buffered, chunk]);
+        const header = parseProxyV2(buffered);
+        if (header.kind === 'incomplete') continue;
+        if (header.kind === 'invalid') return finish(new Error(`PROXY header refused: ${header.reason}`));
+        const rest = buffered.subarray(header.length);
+        if (rest.length > 0) socket.unshift(rest);
+        const address = header.address ?? socket.remoteAddress ?? 'unknown';
+        const admitted = this.submission.limits.admit(socket, address);
+        if (!admitted.ok) {
+          if (!this.options.secure) socket.end(`421 4.7.0 ${admitted.reason}, try again later\r\n`);
+          return finish(new Error(admitted.reason));
+        }
+        return finish(null, { id, remoteAddress: address, ...(header.port ? { remotePort: header.port } : {}) });
+      }
+    };
+    socket.on('readable', read);
+    socket.on('error', fail);
+    socket.on('close', closed);
+  }
+
   /**
    * Every TCP connection is counted before smtp-server sees it (before a TLS handshake on the
    * implicit-TLS port), and one over the limits is answered 421 (STARTTLS port) or dropped.
@@ -131,6 +197,11 @@ export class SubmissionServer extends SMTPServer {
     this.server.removeAllListeners('connection');
     const secure = Boolean(this.options.secure);
     this.server.on('connection', (socket: net.Socket) => {
+      // Through the balancer, the client's address is known only once its PROXY header is read.
+      if (this.submission.trustedProxy?.(socket.remoteAddress)) {
+        for (const listener of listeners) listener.call(this.server, socket);
+        return;
+      }
       const admitted = this.submission.limits.admit(socket, socket.remoteAddress ?? 'unknown');
       if (!admitted.ok) {
         if (!secure) socket.end(`421 4.7.0 ${admitted.reason}, try again later\r\n`);

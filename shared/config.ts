@@ -147,6 +147,18 @@ export const configSchema = z
             maxDelayMs: z.number().int().min(0).max(30_000).default(4000),
           })
           .prefault({}),
+        /**
+         * Behind a load balancer that sends PROXY protocol v2 (AWS's NLB): connections from these
+         * networks start with a PROXY header giving the client's address, which limits, login
+         * throttling and logs then use. The deployed stack sets it to its VPC; absent: none.
+         */
+        proxyProtocol: z
+          .object({
+            trustedCidrs: z
+              .array(z.string().regex(/^[\d.]+\/\d{1,2}$|^[0-9a-f:]+\/\d{1,3}$/i, 'a network as a.b.c.d/n'))
+              .min(1),
+          })
+          .optional(),
         /** How often each relay reads the SMTP users managed in the console. */
         userRefreshMs: positiveInt.min(100).default(5000),
         socketTimeoutMs: positiveInt.default(60_000),

@@ -49,6 +49,9 @@ export interface FairsendStackProps extends StackProps {
  * receipt rule), and the SMTP relay on ECS Fargate behind a Network Load Balancer. Every grant is
  * the actions each piece calls, on its own tables.
  */
+/** The VPC's network: the relay believes PROXY protocol headers from it only. */
+const VPC_CIDR = '10.0.0.0/16';
+
 export class FairsendStack extends Stack {
   constructor(scope: Construct, id: string, props: FairsendStackProps) {
     super(scope, id, props);
@@ -312,6 +315,8 @@ export class FairsendStack extends Stack {
     // endpoint either way.
     const publicTasks = config.deploy.network === 'public';
     const vpc = new ec2.Vpc(this, 'Vpc', {
+      // Fixed, so the relay's config can name it: PROXY headers are believed from here only.
+      ipAddresses: ec2.IpAddresses.cidr(VPC_CIDR),
       maxAzs: 2,
       natGateways: publicTasks ? 0 : 1,
       ...(publicTasks ? { subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }] } : {}),
@@ -344,7 +349,8 @@ export class FairsendStack extends Stack {
         Object.entries(config.smtpUsers).map(([n, u]) => [n, { ...u, passwordHash: undefined }]),
       ),
       tokens: { ...config.tokens, keys: {} },
-      smtp: { ...config.smtp, host: '0.0.0.0', tls: undefined },
+      // The balancer sends PROXY protocol v2: limits, throttles and logs see the client's address.
+      smtp: { ...config.smtp, host: '0.0.0.0', tls: undefined, proxyProtocol: { trustedCidrs: [VPC_CIDR] } },
       // Every task takes its share of the account's send rate (heartbeats in the send-log table).
       ses: { ...config.ses, configurationSet: setName, fleetWide: true },
       deploy: undefined,
@@ -431,6 +437,7 @@ export class FairsendStack extends Stack {
       listener.addTargets(`${name}Targets`, {
         port,
         protocol: elbv2.Protocol.TCP,
+        proxyProtocolV2: true,
         targets: [service.loadBalancerTarget({ containerName: 'relay', containerPort: port })],
         // Healthy only when the relay can read the opposition list (proxy/health.ts); the SMTP ports get no probes.
         healthCheck: {

@@ -64,7 +64,8 @@ export class RawSmtp {
   }
 
   /** `localAddress` (127.0.0.2, 127.0.0.3, …) makes the connection come from another loopback client. */
-  static async connect(port: number, options: { localAddress?: string } = {}): Promise<RawSmtp> {
+  /** `preamble`: bytes sent before anything else (a PROXY protocol header). */
+  static async connect(port: number, options: { localAddress?: string; preamble?: Buffer } = {}): Promise<RawSmtp> {
     const socket = net.connect({
       port,
       host: '127.0.0.1',
@@ -75,6 +76,7 @@ export class RawSmtp {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
+    if (options.preamble) socket.write(options.preamble);
     const client = new RawSmtp(socket);
     client.greeting = await client.reply();
     return client;

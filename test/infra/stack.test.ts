@@ -114,6 +114,12 @@ describe('CDK stack', () => {
       HealthCheckPort: '8080',
       HealthCheckPath: '/healthz',
     });
+    // PROXY protocol v2 to the relay, which believes it from the VPC only: it sees each client's address.
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetGroupAttributes: Match.arrayWith([{ Key: 'proxy_protocol_v2.enabled', Value: 'true' }]),
+    });
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    expect(json).toContain('\\"proxyProtocol\\":{\\"trustedCidrs\\":[\\"10.0.0.0/16\\"]}');
     // No certificate yet (the demo): no task, so the first deploy completes; with one: the fleet.
     template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0, LaunchType: 'FARGATE' });
     prod.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2, LaunchType: 'FARGATE' });
