@@ -292,6 +292,11 @@ export const configSchema = z
           .min(1)
           .default(['0.0.0.0/0']),
         logRetentionDays: positiveInt.default(90),
+        /** Where SES receives the `mailto:` unsubscribes (a region where SES receives mail); default: see README. */
+        mailtoRegion: z
+          .string()
+          .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
+          .optional(),
         /** `nat`: relay tasks in private subnets behind a NAT gateway; `public`: public IPs, no NAT (cheaper). */
         network: z.enum(['nat', 'public']).default('nat'),
         /** Each relay task: `standard` 1 vCPU / 2 GB, `small` 0.5 vCPU / 1 GB (keep smtp.maxDataBytesInFlight ≤ 256 MB). */

@@ -1,8 +1,8 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../../shared/errors.ts';
+import { buildStacks } from './build.ts';
 import { configuredForDeploy } from './config.ts';
-import { FairsendStack } from './stack.ts';
 
 /** `npx cdk synth` / `cdk deploy`: FAIRSEND_CONFIG names the config file (default: the local demo). */
 let deployed: ReturnType<typeof configuredForDeploy>;
@@ -18,10 +18,6 @@ for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
 const app = new App();
 // cdk-nag's AwsSolutions rules on every synth: a new finding fails it until fixed or acknowledged with a reason.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-new FairsendStack(app, 'Fairsend', {
-  config,
-  sendingDomains,
-  description: 'Fairsend compliant outbound mail gateway',
-  // Pinned to the config's region: the tables, SES and the relay are in one place.
-  env: { region: config.ses.region, account: process.env.CDK_DEFAULT_ACCOUNT },
-});
+// Pinned to the config's region: the tables, SES and the relay are in one place; the mailto
+// receipt rule goes where SES receives mail (infra/cdk/build.ts).
+buildStacks(app, { config, sendingDomains }, process.env.CDK_DEFAULT_ACCOUNT);

@@ -31,6 +31,7 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { TABLE_SPECS } from '../../shared/stores/dynamo.ts';
+import { MAILTO_TOPIC } from './mailto-stack.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The relay's health endpoint (proxy/health.ts), for the load balancer. */
@@ -41,6 +42,8 @@ export interface FairsendStackProps extends StackProps {
   config: FairsendConfig;
   /** SES identities (domains) the relay may send from. */
   sendingDomains: string[];
+  /** Where the mailto receipt rule lives (infra/cdk/mailto-stack.ts); this stack's region by default. */
+  mailtoRegion?: string;
 }
 
 /**
@@ -300,12 +303,24 @@ export class FairsendStack extends Stack {
         retryAttempts: 2,
       });
       grant(mailto, oppositions, 'PutItem', 'Query', 'BatchGetItem');
-      const ruleSet = new ses.ReceiptRuleSet(this, 'UnsubscribeRuleSet');
-      ruleSet.addRule('MailtoUnsubscribe', {
-        recipients: [config.unsubscribe.mailto],
-        scanEnabled: true,
-        actions: [new sesActions.Lambda({ function: mailto, invocationType: sesActions.LambdaInvocationType.EVENT })],
-      });
+      const mailtoRegion = props.mailtoRegion ?? this.region;
+      if (mailtoRegion === this.region) {
+        const ruleSet = new ses.ReceiptRuleSet(this, 'UnsubscribeRuleSet');
+        ruleSet.addRule('MailtoUnsubscribe', {
+          recipients: [config.unsubscribe.mailto],
+          scanEnabled: true,
+          actions: [new sesActions.Lambda({ function: mailto, invocationType: sesActions.LambdaInvocationType.EVENT })],
+        });
+      } else {
+        // SES does not receive mail here: the rule is in the mailto stack, in a receiving region,
+        // and its SNS topic invokes this function across regions.
+        const topic = sns.Topic.fromTopicArn(
+          this,
+          'MailtoTopic',
+          this.formatArn({ service: 'sns', region: mailtoRegion, resource: MAILTO_TOPIC }),
+        );
+        topic.addSubscription(new subscriptions.LambdaSubscription(mailto));
+      }
     }
 
     // The relay: Fargate behind a Network Load Balancer (SMTP is a long-lived TCP service).

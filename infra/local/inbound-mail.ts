@@ -7,6 +7,7 @@ import { readBody } from './http-server.ts';
 /**
  * `POST /local/inbound-mail` with a raw RFC 5322 message: what an SES receipt rule would hand
  * the mailto-unsubscribe function in AWS, built from the message and passed to the same handler.
+ * `?via=sns`: as SES's SNS action delivers it instead (the receipt rule in another region).
  */
 export function inboundMailRoute(handler: (event: SESEvent) => Promise<unknown>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -48,7 +49,26 @@ export function inboundMailRoute(handler: (event: SESEvent) => Promise<unknown>)
         },
       ],
     } as unknown as SESEvent;
-    const result = await handler(event);
+    const viaSns = new URL(req.url ?? '/', 'http://localhost').searchParams.get('via') === 'sns';
+    const record = (event as unknown as { Records: { ses: { mail: unknown; receipt: unknown } }[] }).Records[0]!;
+    const delivered = viaSns
+      ? ({
+          Records: [
+            {
+              EventSource: 'aws:sns',
+              Sns: {
+                Type: 'Notification',
+                Message: JSON.stringify({
+                  notificationType: 'Received',
+                  mail: record.ses.mail,
+                  receipt: record.ses.receipt,
+                }),
+              },
+            },
+          ],
+        } as unknown as SESEvent)
+      : event;
+    const result = await handler(delivered);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(result));
   };

@@ -33,8 +33,26 @@ export interface MailtoResult {
   ignored: number;
 }
 
+/**
+ * Where SES does not receive mail in the sending region (Paris), the receipt rule lives in a
+ * receiving region and publishes to SNS, which invokes this function across regions: the record
+ * is then an SNS notification whose Message is SES's `{notificationType: "Received", mail, receipt}`.
+ */
+const snsRecordSchema = z.object({ Sns: z.object({ Message: z.string() }) });
+
+function asReceipt(raw: unknown): unknown {
+  const sns = snsRecordSchema.safeParse(raw);
+  if (!sns.success) return raw;
+  try {
+    const message = JSON.parse(sns.data.Sns.Message) as { mail?: unknown; receipt?: unknown };
+    return { ses: { mail: message.mail, receipt: message.receipt } };
+  } catch {
+    return raw;
+  }
+}
+
 function parseRecord(raw: unknown): ParsedRecord<ReceiptRecord> {
-  const record = receiptRecordSchema.safeParse(raw);
+  const record = receiptRecordSchema.safeParse(asReceipt(raw));
   if (!record.success) {
     const issue = record.error.issues[0];
     return { ok: false, issue: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'not an SES receipt'}` };

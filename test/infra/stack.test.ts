@@ -4,6 +4,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildStacks } from '../../infra/cdk/build.ts';
 import { configuredForDeploy } from '../../infra/cdk/config.ts';
 import { FairsendStack } from '../../infra/cdk/stack.ts';
 
@@ -254,6 +255,44 @@ describe('CDK stack', () => {
     // The tasks still take traffic only from the balancer.
     const ingress = JSON.stringify(cheap.findResources('AWS::EC2::SecurityGroupIngress'));
     expect(ingress).not.toContain('0.0.0.0/0');
+  });
+
+  it('receives the mailto unsubscribes where SES receives mail: Ireland for a Paris deployment, through SNS', () => {
+    const example = configuredForDeploy({ ...process.env, FAIRSEND_CONFIG: PROD_EXAMPLE });
+    const split = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const { main, mailto } = buildStacks(split, example, '123456789012');
+    expect(main.region).toBe('eu-west-3');
+    expect(mailto?.region).toBe('eu-west-1');
+    const paris = Template.fromStack(main);
+    const ireland = Template.fromStack(mailto!);
+    paris.resourceCountIs('AWS::SES::ReceiptRule', 0);
+    paris.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      Region: 'eu-west-1',
+      TopicArn: {
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':sns:eu-west-1:123456789012:fairsend-mailto-unsubscribe'],
+        ],
+      },
+    });
+    ireland.hasResourceProperties('AWS::SES::ReceiptRule', {
+      Rule: Match.objectLike({
+        Recipients: [example.config.unsubscribe.mailto],
+        ScanEnabled: true,
+        Actions: [{ SNSAction: Match.objectLike({ Encoding: 'UTF-8' }) }],
+      }),
+    });
+    ireland.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'fairsend-mailto-unsubscribe' });
+    // In a region that receives mail, one stack and a direct Lambda action.
+    const dublin = structuredClone(example);
+    dublin.config.ses.region = 'eu-west-1';
+    dublin.config.dynamodb.region = 'eu-west-1';
+    const one = buildStacks(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), dublin, '123456789012');
+    expect(one.mailto).toBeUndefined();
+    Template.fromStack(one.main).hasResourceProperties('AWS::SES::ReceiptRule', {
+      Rule: Match.objectLike({ Actions: [Match.objectLike({ LambdaAction: Match.anyValue() })] }),
+    });
   });
 
   it("passes cdk-nag's AwsSolutions pack on the production example: every finding fixed or acknowledged with a reason", () => {

@@ -174,6 +174,18 @@ describe('mailto unsubscribe', () => {
     expect((await oppositionOf('mailer@client.example'))?.origin).toBe('mailto');
   });
 
+  it('unsubscribes from the same mail delivered through SNS (the receipt rule in a receiving region)', async () => {
+    const token = await tokenFor('viasns@client.example');
+    const raw = `From: viasns@client.example\r\nTo: unsubscribe@acme.example\r\nSubject: unsubscribe ${token}\r\n\r\n\r\n`;
+    const res = await fetch(`${base}/local/inbound-mail?via=sns`, {
+      method: 'POST',
+      headers: { 'content-type': 'message/rfc822' },
+      body: raw,
+    });
+    expect(await res.json()).toEqual({ unsubscribed: 1, ignored: 0 });
+    expect((await oppositionOf('viasns@client.example'))?.origin).toBe('mailto');
+  });
+
   it('ignores a mail without a valid token', async () => {
     const raw = 'From: x@client.example\r\nTo: unsubscribe@acme.example\r\nSubject: unsubscribe me please\r\n\r\n\r\n';
     const res = await fetch(`${base}/local/inbound-mail`, {
