@@ -121,6 +121,15 @@ function blockedFilter(q: URLSearchParams, controller: string): BlockedSendFilte
   };
 }
 
+/** A path segment, decoded; a malformed escape is the client's error (400), not ours. */
+function segment(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new InputError('malformed address in the path');
+  }
+}
+
 async function collect(lines: AsyncGenerator<string>): Promise<string> {
   let out = '\uFEFF';
   for await (const line of lines) out += line;
@@ -409,14 +418,14 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
       }
       const detail = /^\/blocked\/([^/]+)\/([^/]+)$/.exec(path);
       if (detail) {
-        const found = await service.blockedDetail(decodeURIComponent(detail[1]!), decodeURIComponent(detail[2]!));
+        const found = await service.blockedDetail(segment(detail[1]!), segment(detail[2]!));
         if (!found) return html(404, errorPage(ctx('/blocked'), 'Not found', 'No such blocked send.'));
         const flash = done === 'reviewed' ? { kind: 'ok' as const, text: 'Marked reviewed.' } : undefined;
         return html(200, blockedDetailPage(ctx('/blocked', flash), found));
       }
       const user = /^\/users\/([^/]+)$/.exec(path);
       if (user) {
-        const found = (await service.smtpUsers()).find((u) => u.name === decodeURIComponent(user[1]!));
+        const found = (await service.smtpUsers()).find((u) => u.name === segment(user[1]!));
         if (!found) return html(404, errorPage(ctx('/users'), 'Not found', 'No such SMTP user.'));
         return html(200, userFormPage(ctx('/users'), { user: found, controllers, purposes: purposes() }));
       }
@@ -426,13 +435,13 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
     async function change(): Promise<Result | undefined> {
       const review = /^\/blocked\/([^/]+)\/([^/]+)\/review$/.exec(path);
       if (review) {
-        const [c, id] = [decodeURIComponent(review[1]!), decodeURIComponent(review[2]!)];
+        const [c, id] = [segment(review[1]!), segment(review[2]!)];
         await service.review(actor, c, id, (await form()).get('comment') ?? '');
         return redirect(`${BASE}/blocked/${encodeURIComponent(c)}/${encodeURIComponent(id)}?done=reviewed`);
       }
       const requestChange = /^\/(?:api\/)?privacy\/requests\/([^/]+)\/(extend|close)$/.exec(path);
       if (requestChange) {
-        const id = decodeURIComponent(requestChange[1]!);
+        const id = segment(requestChange[1]!);
         const f = api ? jsonBody() : await form();
         const result =
           requestChange[2] === 'extend'
@@ -583,7 +592,7 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
       }
       const userChange = /^\/(?:api\/)?users\/([^/]+?)(?:\/(password|disable|enable))?$/.exec(path);
       if (userChange) {
-        const name = decodeURIComponent(userChange[1]!);
+        const name = segment(userChange[1]!);
         const what = userChange[2];
         const current = (await service.smtpUsers()).find((u) => u.name === name);
         if (!current) throw new InputError(`no SMTP user "${name}"`);

@@ -257,6 +257,7 @@ describe('console lists', () => {
     expect(everyone.length).toBeGreaterThanOrEqual(60);
     expect(new Set(everyone).size).toBe(everyone.length);
     expect([...everyone].sort().reverse()).toEqual(everyone); // newest first
+    expect((await client.get('/admin/blocked/acme/%E0%A4%A')).status).toBe(400);
     const forged = await client.get(
       `/admin/api/blocked?controller=acme&page=${Buffer.from('{"pk":"globex","sk":"x"}').toString('base64url')}`,
     );
