@@ -155,6 +155,23 @@ describe.skipIf(!browserAvailable)('the admin console in a browser', () => {
     expect(entry).toMatchObject({ origin: 'import', evidence: { file: 'optout-2026.csv', line: '1002' } });
   });
 
+  it('imports contacts from the console as the CLI does, every refused row listed', async () => {
+    await page.goto(`${base}/admin/contacts/import?controller=acme`);
+    const csv =
+      'address;source;profession;language\r\nimp.a@client.example;salon Lyon;DSI;fr\r\nnot an address;salon;;\r\nimp.b@client.example;salon Lyon;CTO;xx\r\n';
+    await page
+      .locator('input[type=file]')
+      .setInputFiles({ name: 'contacts.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Done.'));
+    expect(await page.locator('#status').textContent()).toBe('Done. 3 of 3 rows: 1 saved, 2 refused.');
+    const refused = await page.locator('#refused tbody tr').allTextContents();
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatch(/^3.*address/);
+    expect(refused[1]).toMatch(/^4.*language: must be one of fr, en, de/);
+    expect((await env.stack.console.contact('acme', 'imp.a@client.example'))?.source).toBe('salon Lyon');
+  });
+
   it('adds an SMTP user, shows its password once, and the relay accepts it within seconds', async () => {
     await page.goto(`${base}/admin/users/new`);
     await page.getByLabel('User name').fill('marketing');
