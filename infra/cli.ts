@@ -484,7 +484,7 @@ async function run(
         const lines = await retentionPreview(db, config.dynamodb.tables, days);
         const r = retentionOf(config);
         out(
-          `retention: contacts ${r.contactsMonths} months after the last contact, send log ${r.sendLogMonths}, blocked sends ${r.blockedSendsMonths}, SES events ${r.sesEventsMonths}, audit ${r.auditMonths}, requests ${r.requestsMonths} months; idempotency ${r.idempotencyHours} h; oppositions: kept\n`,
+          `retention: contacts ${r.contactsMonths} months after collection or last update, send log ${r.sendLogMonths}, blocked sends ${r.blockedSendsMonths}, SES events ${r.sesEventsMonths}, audit ${r.auditMonths}, requests ${r.requestsMonths} months; idempotency ${r.idempotencyHours} h; oppositions: kept\n`,
         );
         if (lines.length === 0) out(`nothing expires in the next ${days} days\n`);
         for (const l of lines) {

@@ -1,6 +1,6 @@
 import { SesPermanentError, SesTemporaryError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import type { SendLog } from '../shared/stores/send-log.ts';
+import type { SendLog, SentCopy } from '../shared/stores/send-log.ts';
 import { ACCEPT, type DeliveryRule, defer, reject, type Verdict } from '../shared/verdict.ts';
 import { mapBounded } from './map-bounded.ts';
 import type { CopySender } from './ses-sender.ts';
@@ -13,6 +13,9 @@ export interface PlannedCopy {
   /** Builds the copy (with its own unsubscribe token); `copyId` links the token to the send log. */
   render(): { parts: Buffer[]; copyId: string };
 }
+
+/** How long the first copy of a group waits for others before the group's send-log write. */
+const RECORD_GATHER_MS = 20;
 
 /** Everything delivery needs, decided beforehand by the pipeline: who gets which copy. */
 export interface DeliveryPlan {
@@ -59,10 +62,35 @@ export class Delivery {
       1,
       Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, plan.size))),
     );
-    return mapBounded(plan.copies, concurrency, (copy) => this.sendOne(plan, copy));
+    // The copies SES took are recorded in groups: one BatchWriteItem for up to 8 copies (24 items),
+    // written when 8 are waiting, RECORD_GATHER_MS after the first of a group, or when the last
+    // copy is done (a 1-recipient message: at once). The window in which a crash can make a retry
+    // send a copy again stays a few milliseconds long, and a copy SES is slow to take (or never
+    // takes) does not hold the others' records back.
+    const waiting: SentCopy[] = [];
+    const writes: Promise<void>[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (waiting.length > 0) writes.push(this.record(plan, waiting.splice(0)));
+    };
+    const took = (copy: SentCopy) => {
+      waiting.push(copy);
+      if (waiting.length >= 8) flush();
+      else timer ??= setTimeout(flush, RECORD_GATHER_MS);
+    };
+    const outcomes = await mapBounded(plan.copies, concurrency, (copy) => this.sendOne(plan, copy, took));
+    flush();
+    await Promise.all(writes);
+    return outcomes;
   }
 
-  private async sendOne(plan: DeliveryPlan, planned: PlannedCopy): Promise<CopyOutcome> {
+  private async sendOne(
+    plan: DeliveryPlan,
+    planned: PlannedCopy,
+    took: (copy: SentCopy) => void,
+  ): Promise<CopyOutcome> {
     const { recipient } = planned;
     const flightKey = `${plan.idempotencyKey}#${recipient}`;
     const previous = planned.alreadySent ?? this.unloggedSends.get(flightKey);
@@ -79,7 +107,9 @@ export class Delivery {
         parts: copy.parts,
         tags: { controller: plan.controller, purpose: plan.purpose, user: plan.user },
       });
-      await this.record(plan, recipient, sesMessageId, copy.copyId);
+      // Until it is recorded, a concurrent duplicate must not send it again.
+      this.unloggedSends.set(flightKey, sesMessageId);
+      took(this.sentCopy(plan, recipient, sesMessageId, copy.copyId));
       return { recipient, status: 'sent', sesMessageId };
     } catch (err) {
       if (err instanceof SesPermanentError) return { recipient, status: 'permanent', reason: err.message };
@@ -100,9 +130,8 @@ export class Delivery {
     });
   }
 
-  /** SES took the copy: it must be remembered, or a retry would send it twice. */
-  private async record(plan: DeliveryPlan, recipient: string, sesMessageId: string, copyId: string): Promise<void> {
-    const copy = {
+  private sentCopy(plan: DeliveryPlan, recipient: string, sesMessageId: string, copyId: string): SentCopy {
+    return {
       copyId,
       controller: plan.controller,
       purpose: plan.purpose,
@@ -114,17 +143,30 @@ export class Delivery {
       ...(plan.subject !== undefined ? { subject: plan.subject.slice(0, 300) } : {}),
       idempotencyKey: plan.idempotencyKey,
     };
+  }
+
+  /**
+   * SES took these copies: they must be remembered, or a retry would send them twice. Written
+   * together; if the send log cannot take them, this process still skips them on a retry.
+   */
+  private async record(plan: DeliveryPlan, copies: SentCopy[]): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await this.sendLog.record(copy);
+        await this.sendLog.recordMany(copies);
+        for (const copy of copies) this.unloggedSends.delete(`${plan.idempotencyKey}#${copy.recipient}`);
         return;
       } catch (err) {
-        this.log.warn('send-log.write-failed', { recipient, sesMessageId, attempt, err });
+        this.log.warn('send-log.write-failed', { copies: copies.length, attempt, err });
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }
     }
-    this.unloggedSends.set(`${plan.idempotencyKey}#${recipient}`, sesMessageId);
-    this.log.error('send-log.unrecorded-copy', { controller: plan.controller, recipient, sesMessageId });
+    for (const copy of copies) {
+      this.log.error('send-log.unrecorded-copy', {
+        controller: plan.controller,
+        recipient: copy.recipient,
+        sesMessageId: copy.sesMessageId,
+      });
+    }
   }
 }
 

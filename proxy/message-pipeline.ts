@@ -309,9 +309,9 @@ export class MessagePipeline {
   }
 
   /**
-   * The contact records follow what SES took: last contact for every copy sent, first contact
-   * for the copies that carried the notice; a claim whose copy SES refused for good is released,
-   * so the next message carries the notice.
+   * The contact records follow what SES took: first contact for the copies that carried the
+   * notice (the others write nothing: the send log is the history); a claim whose copy SES
+   * refused for good is released, so the next message carries the notice.
    */
   private async afterDelivery(
     controller: string,
@@ -324,8 +324,8 @@ export class MessagePipeline {
       outcomes.map(async (outcome) => {
         const claimed = firstContact.get(outcome.recipient) ?? false;
         try {
-          if (outcome.status === 'sent') {
-            await this.stores.contacts.recordContact(controller, outcome.recipient, now, claimed);
+          if (outcome.status === 'sent' && claimed) {
+            await this.stores.contacts.recordFirstContact(controller, outcome.recipient, now);
           } else if (outcome.status === 'permanent' && claimed) {
             await this.stores.contacts.releaseFirstContact(controller, outcome.recipient, key);
           }

@@ -260,7 +260,7 @@ export const configSchema = z
      */
     retention: z
       .object({
-        /** A prospect's record, counted from the last contact or sign of interest (CNIL: 3 years). */
+        /** A prospect's record, counted from its collection or last update (CNIL: 3 years from collection or the prospect's last contact). */
         contactsMonths: positiveInt.default(36),
         /** Copies sent (the proof of what was sent, to whom, with which notice). */
         sendLogMonths: positiveInt.default(36),

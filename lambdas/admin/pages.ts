@@ -360,7 +360,7 @@ ${
 <label>Language <select name="language"${isAdmin(ctx) ? '' : html` disabled`}><option value="">(controller's)</option>${['fr', 'en', 'de'].map((l) => html`<option${c?.language === l ? html` selected` : ''}>${l}</option>`)}</select></label>
 <label class="row"><span>Contacted as a professional</span><input type="checkbox" name="professional" value="1"${c?.professional ? html` checked` : ''}${isAdmin(ctx) ? '' : html` disabled`}></label></div>
 <label>Why this person is contacted <input name="reason" value="${c?.reason ?? ''}"${isAdmin(ctx) ? '' : html` readonly`}></label>
-<p class="muted">First contact: ${c?.firstContactAt ?? 'not yet'} · last contact: ${c?.lastContactAt ?? 'never'}${c?.consent ? ` · consent: ${c.consent.how} (${c.consent.at})` : ''}</p>
+<p class="muted">First contact: ${c?.firstContactAt ?? 'not yet'} · last copy sent: ${person.sent[0]?.at ?? 'never'}${c?.consent ? ` · consent: ${c.consent.how} (${c.consent.at})` : ''}</p>
 ${isAdmin(ctx) ? html`<button type="submit">Save</button>` : ''}</form>
 <h2>Oppositions</h2>${person.oppositions.length === 0 ? html`<p>None: mail to ${person.address} is sent.</p>` : html`<ul>${person.oppositions.map((o) => html`<li><code>${o.subject}</code>, ${o.origin}, since ${o.effectiveAt}</li>`)}</ul>`}
 <h2>Copies sent (${person.sent.length})</h2>

@@ -226,8 +226,8 @@ export class RegisterService {
         retention: [
           [
             lang === 'fr'
-              ? 'Contacts (depuis le dernier contact ou signe d’intérêt)'
-              : 'Contacts (from the last contact or sign of interest)',
+              ? 'Prospects (depuis la collecte ou le dernier contact émanant du prospect)'
+              : 'Prospects (from collection or the last contact coming from the prospect)',
             retention.contactsMonths,
           ],
           [lang === 'fr' ? 'Journal des envois (preuve)' : 'Send log (proof)', retention.sendLogMonths],

@@ -51,8 +51,12 @@ export interface ContactStore {
    * `staleAfterMs`, so a later message can still carry the first-contact notice.
    */
   claimFirstContact(controller: string, address: string, key: string, staleAfterMs: number): Promise<boolean>;
-  /** The copy was sent: last contact now, and first contact too if this copy carried the notice. */
-  recordContact(controller: string, address: string, at: string, firstContact: boolean): Promise<void>;
+  /**
+   * The copy that carried the first-contact notice was sent. Later copies change nothing here (one
+   * write less per copy): the send log is the history, and the company's own messages do not extend
+   * how long the record is kept (the CNIL counts from collection or the prospect's last contact).
+   */
+  recordFirstContact(controller: string, address: string, at: string): Promise<void>;
   /** The claiming message was refused for good: let the next message claim. */
   releaseFirstContact(controller: string, address: string, key: string): Promise<void>;
 }
@@ -79,7 +83,7 @@ export class DynamoContactStore implements ContactStore {
     private readonly retention: Retention = DEFAULT_RETENTION,
   ) {}
 
-  /** A contact is kept `contactsMonths` after the last contact or sign of interest. */
+  /** A contact is kept `contactsMonths` after it was collected or last updated (not after our own messages). */
   private expiresFrom(at: string): number {
     return expiresAfter(at, { months: this.retention.contactsMonths });
   }
@@ -185,13 +189,14 @@ export class DynamoContactStore implements ContactStore {
     }
   }
 
-  async recordContact(controller: string, address: string, at: string, firstContact: boolean): Promise<void> {
+  async recordFirstContact(controller: string, address: string, at: string): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: controller, sk: address },
-          UpdateExpression: `SET controller = :controller, address = :address, lastContactAt = :at, gPerson = :person, expires = :expires${firstContact ? ', firstContactAt = :at' : ''}`,
+          UpdateExpression:
+            'SET controller = :controller, address = :address, firstContactAt = :at, gPerson = :person, expires = if_not_exists(expires, :expires)',
           ExpressionAttributeValues: {
             ':controller': controller,
             ':address': address,

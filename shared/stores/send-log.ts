@@ -55,6 +55,8 @@ export interface SendLog {
   /** The same read, to go out with others in one batch (`batchRead`). */
   alreadySentRequest(key: string, recipients: string[], notBefore: Date): ReadRequest<Map<string, string>>;
   record(copy: SentCopy): Promise<void>;
+  /** The copies of one message, their items in 25-item BatchWriteItem requests (8 copies each). */
+  recordMany(copies: SentCopy[]): Promise<void>;
   history(controller: string, recipient: string): Promise<SentCopy[]>;
   /** The controller that sent this SES message (for feedback without tags). */
   controllerOfSesMessage(sesMessageId: string): Promise<string | undefined>;
@@ -99,8 +101,24 @@ export class DynamoSendLog implements SendLog {
     }
   }
 
-  async record(copy: SentCopy): Promise<void> {
-    const items = [
+  record(copy: SentCopy): Promise<void> {
+    return this.recordMany([copy]);
+  }
+
+  async recordMany(copies: SentCopy[]): Promise<void> {
+    const items = copies.flatMap((copy) => this.itemsOf(copy));
+    try {
+      const batches: Promise<void>[] = [];
+      for (let i = 0; i < items.length; i += 25) batches.push(writeAll(this.db, this.table, items.slice(i, i + 25)));
+      await Promise.all(batches);
+    } catch (err) {
+      throw storeError('send-log write', err);
+    }
+  }
+
+  /** A copy's three items: its history, its idempotency record, and which company sent the SES message. */
+  private itemsOf(copy: SentCopy): Record<string, unknown>[] {
+    return [
       {
         pk: `${copy.controller}#${copy.recipient}`,
         sk: `sent#${copy.at}#${copy.sesMessageId}`,
@@ -124,11 +142,6 @@ export class DynamoSendLog implements SendLog {
         expires: expiresAfter(copy.at, { months: this.retention.sendLogMonths }),
       },
     ];
-    try {
-      await writeAll(this.db, this.table, items);
-    } catch (err) {
-      throw storeError('send-log write', err);
-    }
   }
 
   async history(controller: string, recipient: string): Promise<SentCopy[]> {

@@ -527,7 +527,7 @@ async function main(): Promise<void> {
     out(`| ${u.recipients} | ${fmt(u.requests, 1)} | ${fmt(u.read, 1)} | ${fmt(u.write, 1)} |`);
   out();
   out(
-    'Reads: the opposition check (one BatchGetItem of address + domain per RCPT), contacts, the idempotency lookup; writes: first-contact claim and contact update, and per copy the send log (history, idempotency and SES-id items).',
+    'Reads: the opposition check (one BatchGetItem per RCPT), and at DATA one BatchGetItem for contacts, the idempotency lookup and the opposition re-check; writes: one BatchWriteItem per 8 copies (their history, idempotency and SES-id items, 25 items a request), plus, once per person, the first-contact claim and its confirmation. Goal (the performance issue): at most 3 requests per 1-recipient message, 1.5 per copy at 10 recipients, once the contacts are known.',
   );
   out();
   out('## The console: a filtered page over 100,000 blocked sends and over 100');

@@ -37,15 +37,19 @@ describe('the CNIL mentions', () => {
     );
     expect(first.parsed.text).toContain('en écrivant à dpo@acme.example');
 
+    const [afterFirst] = (await stack.stores.contacts.getMany('acme', ['new.person@client.example'])).values();
+    expect(afterFirst?.firstContactAt).toBeDefined();
+
     stack.ses!.clear();
     await send(['new.person@client.example'], plainMessage({ subject: 'Deuxième' }));
     const second = await sentTo('new.person@client.example');
     expect(second.parsed.text).toContain('Pourquoi ce message');
     expect(second.parsed.text).not.toContain('proviennent de');
 
+    // A later copy does not touch the record: the first contact stands, the send log has the history.
     const [contact] = (await stack.stores.contacts.getMany('acme', ['new.person@client.example'])).values();
-    expect(contact?.firstContactAt).toBeDefined();
-    expect(String(contact?.lastContactAt) >= String(contact?.firstContactAt)).toBe(true);
+    expect(contact).toEqual(afterFirst);
+    expect(await stack.stores.sendLog.history('acme', 'new.person@client.example')).toHaveLength(2);
   });
 
   it('writes the footer in the contact’s language, with their own source and date', async () => {
