@@ -80,10 +80,13 @@ export class Delivery {
       if (waiting.length >= 8) flush();
       else timer ??= setTimeout(flush, RECORD_GATHER_MS);
     };
-    const outcomes = await mapBounded(plan.copies, concurrency, (copy) => this.sendOne(plan, copy, took));
-    flush();
-    await Promise.all(writes);
-    return outcomes;
+    try {
+      return await mapBounded(plan.copies, concurrency, (copy) => this.sendOne(plan, copy, took));
+    } finally {
+      // Also when a copy failed unexpectedly: what SES took is recorded all the same.
+      flush();
+      await Promise.all(writes);
+    }
   }
 
   private async sendOne(
