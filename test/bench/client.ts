@@ -28,6 +28,8 @@ export async function runLoad(options: {
   seconds: number;
   maxMessages: number;
   body: (n: number) => string;
+  /** Where the recipient addresses start (r<first>…): a fresh range means first contacts. */
+  firstAddress?: number;
   /** Declare the message size at MAIL FROM (RFC 1870), as Postfix and most mail clients do. */
   declareSize?: boolean;
 }): Promise<RunResult> {
@@ -56,7 +58,7 @@ export async function runLoad(options: {
         // Refused at MAIL FROM (a SIZE the relay cannot hold now): nothing to upload.
         if (mail.startsWith('250')) {
           for (let r = 0; r < options.recipients; r++)
-            await session.command(`RCPT TO:<r${(n * 7 + r) % 5000}@client.example>`);
+            await session.command(`RCPT TO:<r${(options.firstAddress ?? 0) + ((n * 7 + r) % 5000)}@client.example>`);
           await session.command('DATA');
           session.write(`${body}\r\n.\r\n`);
           t0 = performance.now();
