@@ -6,7 +6,7 @@ import { maskAddress } from '../french.ts';
 import { expiresAfter, retentionOf } from '../retention.ts';
 import { erasedSubject } from '../rules/opposition.ts';
 import type { PrivacyRequest } from '../stores/admin.ts';
-import type { AuditEntry } from '../stores/audit.ts';
+import type { AuditEntry, NewAuditEntry } from '../stores/audit.ts';
 import { type BlockedSend, blockedSendSchema } from '../stores/blocked-sends.ts';
 import { type Contact, contactSchema } from '../stores/contacts.ts';
 import type { Stores } from '../stores/index.ts';
@@ -59,6 +59,10 @@ export class PrivacyService {
     private readonly config: FairsendConfig,
     private readonly stores: Stores,
   ) {}
+
+  private audit(actor: Actor, entry: Omit<NewAuditEntry, 'actor' | 'via'>) {
+    return this.stores.audit.append({ actor: actor.name, via: actor.via, ...entry });
+  }
 
   private key(): string {
     const key = this.config.privacy.erasureKey;
@@ -195,9 +199,7 @@ export class PrivacyService {
         oppositionsKept: found.addresses.length,
       };
       reports.push(report);
-      await this.stores.audit.append({
-        actor: actor.name,
-        via: actor.via,
+      await this.audit(actor, {
         action: 'privacy.erasure',
         controller,
         // Never the address: the request's id, or the keyed hash.
@@ -244,9 +246,7 @@ export class PrivacyService {
       createdBy: actor.name,
     };
     await this.stores.admin.putRequest(request);
-    await this.stores.audit.append({
-      actor: actor.name,
-      via: actor.via,
+    await this.audit(actor, {
       action: 'privacy.request',
       controller: request.controller,
       target: request.id,
@@ -297,9 +297,7 @@ export class PrivacyService {
       },
     };
     await this.stores.admin.putRequest(extended);
-    await this.stores.audit.append({
-      actor: actor.name,
-      via: actor.via,
+    await this.audit(actor, {
       action: 'privacy.extend',
       controller: request.controller,
       target: id,
@@ -321,9 +319,7 @@ export class PrivacyService {
       outcome: outcome.trim().slice(0, 1000),
     };
     await this.stores.admin.putRequest(closed, expiresAfter(now, { months: retentionOf(this.config).requestsMonths }));
-    await this.stores.audit.append({
-      actor: actor.name,
-      via: actor.via,
+    await this.audit(actor, {
       action: `privacy.${status}`,
       controller: request.controller,
       target: id,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { DEFAULT_RETENTION, expiresAfter, type Retention } from '../retention.ts';
-import { type Page, pageToken, startKey } from './dynamo.ts';
+import { type Page, queryPage } from './dynamo.ts';
 import { storeError } from './store-error.ts';
 
 /**
@@ -72,21 +72,16 @@ export class AuditTrail {
       ? ['byTarget', 'gTarget', `${options.controller ?? ''}#${options.target}`]
       : [undefined, 'pk', PARTITION];
     try {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          ...(index ? { IndexName: index } : {}),
-          KeyConditionExpression: `${attribute} = :p`,
-          ExpressionAttributeValues: { ':p': value },
-          ScanIndexForward: false,
-          Limit: options.limit ?? 50,
-          ExclusiveStartKey: startKey(options.page, { [attribute]: value }),
-        }),
-      );
-      return {
-        items: (out.Items ?? []).map((item) => auditEntrySchema.parse(item)),
-        next: pageToken(out.LastEvaluatedKey),
-      };
+      const page = await queryPage(this.db, {
+        table: this.table,
+        index,
+        attribute,
+        value,
+        limit: options.limit ?? 50,
+        page: options.page,
+        newestFirst: true,
+      });
+      return { items: page.items.map((item) => auditEntrySchema.parse(item)), next: page.next };
     } catch (err) {
       throw storeError('audit list', err);
     }

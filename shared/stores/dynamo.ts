@@ -282,6 +282,37 @@ export interface Page<T> {
 }
 
 /**
+ * One page of one partition, of the table or of one of its indexes (`attribute` is the
+ * partition key's name there), continuing from a page token that must belong to that partition.
+ */
+export async function queryPage(
+  client: DynamoDBDocumentClient,
+  query: {
+    table: string;
+    index?: string | undefined;
+    attribute: string;
+    value: string;
+    limit: number;
+    page?: string | undefined;
+    newestFirst?: boolean;
+  },
+): Promise<Page<Record<string, unknown>>> {
+  const out: QueryCommandOutput = await client.send(
+    new QueryCommand({
+      TableName: query.table,
+      ...(query.index ? { IndexName: query.index } : {}),
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': query.attribute },
+      ExpressionAttributeValues: { ':p': query.value },
+      ScanIndexForward: !query.newestFirst,
+      Limit: query.limit,
+      ExclusiveStartKey: startKey(query.page, { [query.attribute]: query.value }),
+    }),
+  );
+  return { items: out.Items ?? [], next: pageToken(out.LastEvaluatedKey) };
+}
+
+/**
  * Continuation tokens are DynamoDB's LastEvaluatedKey, base64url JSON: opaque to the browser, and
  * a forged one can only start a Query at another key of the same partition, which DynamoDB checks.
  */

@@ -2,7 +2,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } 
 import { z } from 'zod';
 import type { NormalisedAddress } from '../address.ts';
 import { blockingEntry, type OppositionMatching, oppositionSubjects } from '../rules/opposition.ts';
-import { batchRead, type Page, pageToken, type ReadRequest, startKey } from './dynamo.ts';
+import { batchRead, type Page, queryPage, type ReadRequest } from './dynamo.ts';
 import { isConditionFailed, storeError } from './store-error.ts';
 
 export const OPPOSITION_ORIGINS = [
@@ -181,17 +181,8 @@ export class DynamoOppositionList implements OppositionList {
       const [index, attribute, value] = query
         ? ['byDomain', 'gDomain', `${controller}#${query.slice(1)}`]
         : [undefined, 'pk', controller];
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          ...(index ? { IndexName: index } : {}),
-          KeyConditionExpression: `${attribute} = :p`,
-          ExpressionAttributeValues: { ':p': value },
-          Limit: limit,
-          ExclusiveStartKey: startKey(options.page, { [attribute]: value }),
-        }),
-      );
-      return { items: (out.Items ?? []).map(fromItem), next: pageToken(out.LastEvaluatedKey) };
+      const page = await queryPage(this.db, { table: this.table, index, attribute, value, limit, page: options.page });
+      return { items: page.items.map(fromItem), next: page.next };
     } catch (err) {
       throw storeError('opposition search', err);
     }
