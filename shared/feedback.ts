@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { normaliseAddress } from './address.ts';
 import type { FairsendConfig } from './config.ts';
-import { erasedEntry } from './erased.ts';
+import { erasedEntries } from './erased.ts';
 import type { Logger } from './log.ts';
 import type { OppositionList } from './stores/opposition-list.ts';
 import type { SendLog } from './stores/send-log.ts';
@@ -89,14 +89,16 @@ export class FeedbackProcessor {
     const evidence = { sesMessageId: event.mail.messageId };
     // Feedback about someone erased since (a bounce can come days later) is not recorded: their
     // address would be written back. They are opposed already, under a keyed hash.
-    const erased = new Set<string>();
-    for (const address of addresses([
-      ...(event.bounce?.bouncedRecipients.map((r) => r.emailAddress) ?? []),
-      ...(event.complaint?.complainedRecipients.map((r) => r.emailAddress) ?? []),
-      ...(event.delivery?.recipients ?? []),
-    ])) {
-      if (await erasedEntry(this.oppositions, this.config, controller, address)) erased.add(address);
-    }
+    const erased = await erasedEntries(
+      this.oppositions,
+      this.config,
+      controller,
+      addresses([
+        ...(event.bounce?.bouncedRecipients.map((r) => r.emailAddress) ?? []),
+        ...(event.complaint?.complainedRecipients.map((r) => r.emailAddress) ?? []),
+        ...(event.delivery?.recipients ?? []),
+      ]),
+    );
     const kept = (list: string[]) => list.filter((a) => !erased.has(a));
     if (erased.size > 0) this.log.info('feedback.erased-recipients-ignored', { count: erased.size });
 

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { normaliseAddress, normaliseDomain } from '../address.ts';
 import { type FairsendConfig, senderPattern, smtpUserProblems } from '../config.ts';
 import { importContacts } from '../contacts-import.ts';
+import { erasedEntries } from '../erased.ts';
 import { hashPassword } from '../password.ts';
-import { matchingFor } from '../rules/opposition.ts';
 import { mergeUsers } from '../smtp-users.ts';
 import type { AdminRole, ManagedSmtpUser, SmtpLogins } from '../stores/admin.ts';
 import type { AuditEntry } from '../stores/audit.ts';
@@ -414,7 +414,9 @@ export class ConsoleService {
     const file = input.file.slice(0, 200);
     const seen = new Map<string, number>();
     const work: (() => Promise<void>)[] = [];
-    const erased = await this.erasedAmong(
+    const erased = await erasedEntries(
+      this.stores.oppositions,
+      this.config,
       controller,
       rows
         .map(({ record }) => oppositionSubject((record[column] ?? '').trim()))
@@ -471,20 +473,6 @@ export class ConsoleService {
       },
     });
     return report;
-  }
-
-  /** Which of these addresses belong to erased people (one batch read per 50). */
-  private async erasedAmong(controller: string, addresses: string[]): Promise<Set<string>> {
-    const key = this.config.privacy.erasureKey;
-    const out = new Set<string>();
-    if (!key || addresses.length === 0) return out;
-    const matching = matchingFor(this.config.controllers[controller]!, key);
-    const normalised = addresses.map((a) => normaliseAddress(a)).filter((a) => a !== null);
-    for (let i = 0; i < normalised.length; i += 50) {
-      const found = await this.stores.oppositions.findBlocking(controller, normalised.slice(i, i + 50), matching);
-      for (const [address, entry] of found) if (entry.origin === 'erasure') out.add(address);
-    }
-    return out;
   }
 
   async *oppositionsCsv(controllerId: string | undefined): AsyncGenerator<string> {
