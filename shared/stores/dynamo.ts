@@ -224,33 +224,47 @@ async function waitFor(client: DynamoDBDocumentClient, table: string, active: bo
   throw new Error(`table ${table} did not become ${active ? 'active' : 'deleted'}`);
 }
 
-/** Puts up to 25 items in one BatchWriteItem, retrying what DynamoDB leaves unprocessed. */
-export async function writeAll(
+/** Puts items, 25 to a BatchWriteItem, retrying what DynamoDB leaves unprocessed. */
+export function writeAll(
   client: DynamoDBDocumentClient,
   table: string,
   items: Record<string, unknown>[],
 ): Promise<void> {
-  let requests: unknown[] | undefined = items.map((Item) => ({ PutRequest: { Item } }));
-  for (let attempt = 0; requests && requests.length > 0; attempt++) {
-    if (attempt > 5) throw incompleteBatch(`write to ${table}`, 'writes');
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    const out: BatchWriteCommandOutput = await client.send(
-      new BatchWriteCommand({ RequestItems: { [table]: requests as never } }),
-    );
-    requests = out.UnprocessedItems?.[table];
-  }
+  return batchWrite(
+    client,
+    table,
+    items.map((Item) => ({ PutRequest: { Item } })),
+    `write to ${table}`,
+    'writes',
+  );
 }
 
 /** Deletes items by key, 25 to a BatchWriteItem, retrying what DynamoDB leaves unprocessed. */
-export async function deleteAll(
+export function deleteAll(
   client: DynamoDBDocumentClient,
   table: string,
   keys: { pk: string; sk: string }[],
 ): Promise<void> {
-  for (let i = 0; i < keys.length; i += 25) {
-    let requests: unknown[] | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+  return batchWrite(
+    client,
+    table,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+    `delete from ${table}`,
+    'deletes',
+  );
+}
+
+async function batchWrite(
+  client: DynamoDBDocumentClient,
+  table: string,
+  all: unknown[],
+  what: string,
+  unit: string,
+): Promise<void> {
+  for (let i = 0; i < all.length; i += 25) {
+    let requests: unknown[] | undefined = all.slice(i, i + 25);
     for (let attempt = 0; requests && requests.length > 0; attempt++) {
-      if (attempt > 5) throw incompleteBatch(`delete from ${table}`, 'deletes');
+      if (attempt > 5) throw incompleteBatch(what, unit);
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
       const out: BatchWriteCommandOutput = await client.send(
         new BatchWriteCommand({ RequestItems: { [table]: requests as never } }),
