@@ -624,13 +624,12 @@ export class ConsoleService {
     const wanted = parsed.data;
     const problems = smtpUserProblems(this.config, wanted);
     if (problems.length > 0) throw new InputError(problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; '));
-    const current = (await this.smtpUsers()).find((u) => u.name === wanted.name);
+    // One read of the managed users: the user as the relays see it, and its stored hash.
+    const current = mergeUsers(this.config.smtpUsers, await this.stores.admin.smtpUsers()).get(wanted.name);
     if (options.creating && current) throw new InputError(`an SMTP user "${wanted.name}" already exists`);
     if (!options.creating && !current) throw new InputError(`no SMTP user "${wanted.name}"`);
-    const managed = (await this.stores.admin.smtpUsers()).find((u) => u.name === wanted.name);
-    const configured = this.config.smtpUsers[wanted.name];
     let password: string | undefined;
-    let passwordHash = managed?.passwordHash ?? configured?.passwordHash;
+    let passwordHash = current?.passwordHash;
     if (!passwordHash || options.rotatePassword || options.creating) {
       password = newPassword();
       passwordHash = await hashPassword(password);
