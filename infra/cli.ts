@@ -8,6 +8,7 @@ import { accessReportHtml } from '../shared/console/access-report.ts';
 import { registerLanguage, registerMarkdown } from '../shared/console/register.ts';
 import {
   type Actor,
+  blockedSendFilter,
   ConsoleService,
   ForbiddenError,
   InputError,
@@ -607,31 +608,14 @@ async function run(
   }
 }
 
-/** Blocked-send filters from the options (dates YYYY-MM-DD, `--to` inclusive). */
+/** Blocked-send filters from the options, read and checked by the service (`--to` inclusive). */
 function blockedFilterOf(controller: string, values: ReturnType<typeof parseOptions>['values']): BlockedSendFilter {
-  const day = (name: 'from' | 'to') => {
-    const v = values[name];
-    if (v === undefined) return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v)))
-      throw new UsageError(`--${name} takes a date as YYYY-MM-DD, not "${v}"`);
-    return name === 'to' ? new Date(Date.parse(v) + 86_400_000).toISOString().slice(0, 10) : v;
-  };
-  if (values.outcome && values.outcome !== 'blocked' && values.outcome !== 'flagged') {
-    throw new UsageError('--outcome is blocked or flagged');
+  try {
+    return blockedSendFilter(controller, values, (field) => `--${field}`);
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError(e.message);
+    throw e;
   }
-  const from = day('from');
-  const to = day('to');
-  return {
-    controller,
-    ...(from ? { from } : {}),
-    ...(to ? { to } : {}),
-    ...(values.user ? { user: values.user } : {}),
-    ...(values.sender ? { sender: values.sender.toLowerCase() } : {}),
-    ...(values.recipient ? { recipient: values.recipient.toLowerCase() } : {}),
-    ...(values.rule ? { rule: values.rule } : {}),
-    ...(values.outcome ? { outcome: values.outcome as 'blocked' | 'flagged' } : {}),
-    ...(values.open ? { openReviews: true } : {}),
-  };
 }
 
 /** An opt-out list, 500 lines at a time through the service, with progress and every refused row. */

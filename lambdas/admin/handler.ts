@@ -3,7 +3,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { accessReportHtml } from '../../shared/console/access-report.ts';
 import type { ConsoleAuth } from '../../shared/console/auth.ts';
 import { registerLanguage, registerMarkdown } from '../../shared/console/register.ts';
-import { type Actor, type ConsoleService, ForbiddenError, InputError } from '../../shared/console/service.ts';
+import {
+  type Actor,
+  blockedSendFilter,
+  type ConsoleService,
+  ForbiddenError,
+  InputError,
+} from '../../shared/console/service.ts';
 import { StoreUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { AdminSession } from '../../shared/stores/admin.ts';
@@ -93,32 +99,19 @@ function equalTokens(a: string | undefined, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Blocked-send filters from the query string; dates as YYYY-MM-DD, `to` inclusive. */
+/** Blocked-send filters from the query string (the service reads and checks them). */
 function blockedFilter(q: URLSearchParams, controller: string): BlockedSendFilter {
-  const day = (name: string) => {
-    const v = q.get(name)?.trim();
-    if (!v) return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v)))
-      throw new InputError(`${name}: give a date as YYYY-MM-DD`);
-    return v;
-  };
-  const from = day('from');
-  const to = day('to');
   const text = (name: string) => q.get(name)?.trim() || undefined;
-  const outcome = text('outcome');
-  if (outcome && outcome !== 'blocked' && outcome !== 'flagged') throw new InputError('outcome: blocked or flagged');
-  const recipient = text('recipient')?.toLowerCase();
-  return {
-    controller,
-    ...(from ? { from } : {}),
-    ...(to ? { to: new Date(Date.parse(to) + 86_400_000).toISOString().slice(0, 10) } : {}),
-    ...(text('user') ? { user: text('user') } : {}),
-    ...(text('sender') ? { sender: text('sender')!.toLowerCase() } : {}),
-    ...(recipient ? { recipient } : {}),
-    ...(text('rule') ? { rule: text('rule') } : {}),
-    ...(outcome ? { outcome: outcome as 'blocked' | 'flagged' } : {}),
-    ...(q.get('open') === '1' ? { openReviews: true } : {}),
-  };
+  return blockedSendFilter(controller, {
+    from: text('from'),
+    to: text('to'),
+    user: text('user'),
+    sender: text('sender'),
+    recipient: text('recipient'),
+    rule: text('rule'),
+    outcome: text('outcome'),
+    open: q.get('open') === '1',
+  });
 }
 
 /** A path segment, decoded; a malformed escape is the client's error (400), not ours. */

@@ -88,6 +88,50 @@ function erasedRefusal(entry: Opposition): string {
   return `this person had their data erased on ${entry.effectiveAt.slice(0, 10)} and is not to be contacted again: nothing about them is recorded`;
 }
 
+/**
+ * The blocked-send filters a person gives (console query string, CLI options): dates as
+ * YYYY-MM-DD, `to` inclusive, addresses lower-cased. `label` names a field as the person typed it.
+ */
+export function blockedSendFilter(
+  controller: string,
+  input: {
+    from?: string | undefined;
+    to?: string | undefined;
+    user?: string | undefined;
+    sender?: string | undefined;
+    recipient?: string | undefined;
+    rule?: string | undefined;
+    outcome?: string | undefined;
+    open?: boolean | undefined;
+  },
+  label: (field: string) => string = (field) => field,
+): BlockedSendFilter {
+  const day = (field: 'from' | 'to') => {
+    const v = input[field];
+    if (!v) return undefined;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v))) {
+      throw new InputError(`${label(field)} takes a date as YYYY-MM-DD, not "${v}"`);
+    }
+    return field === 'to' ? new Date(Date.parse(v) + 86_400_000).toISOString().slice(0, 10) : v;
+  };
+  if (input.outcome && input.outcome !== 'blocked' && input.outcome !== 'flagged') {
+    throw new InputError(`${label('outcome')} is blocked or flagged`);
+  }
+  const from = day('from');
+  const to = day('to');
+  return {
+    controller,
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+    ...(input.user ? { user: input.user } : {}),
+    ...(input.sender ? { sender: input.sender.toLowerCase() } : {}),
+    ...(input.recipient ? { recipient: input.recipient.toLowerCase() } : {}),
+    ...(input.rule ? { rule: input.rule } : {}),
+    ...(input.outcome ? { outcome: input.outcome as 'blocked' | 'flagged' } : {}),
+    ...(input.open ? { openReviews: true } : {}),
+  };
+}
+
 /** An address, or `@domain`, normalised; null when it is neither. */
 export function oppositionSubject(text: string): string | null {
   const t = unguarded(text.trim());
