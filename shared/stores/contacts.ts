@@ -61,20 +61,12 @@ export interface ContactStore {
   releaseFirstContact(controller: string, address: string, key: string): Promise<void>;
 }
 
-/** What a contact past its retention loses when it is contacted again (everything but its key). */
-const FORGOTTEN_ON_EXPIRY = [
-  'source',
-  'obtainedAt',
-  'profession',
-  'company',
-  'professional',
-  'language',
-  'reason',
-  'consent',
-  'firstContactAt',
-  'lastContactAt',
-  'updatedAt',
-];
+/**
+ * What a contact past its retention loses when it is contacted again: every field of the record
+ * but its key and the claim the new first contact sets (so a field added later is forgotten too).
+ */
+const KEPT_ON_EXPIRY = new Set(['controller', 'address', 'firstContactKey', 'firstContactClaimedAt']);
+const FORGOTTEN_ON_EXPIRY = Object.keys(contactSchema.shape).filter((field) => !KEPT_ON_EXPIRY.has(field));
 
 export class DynamoContactStore implements ContactStore {
   constructor(
