@@ -183,11 +183,6 @@ export class AdminStore {
     return (out.Items ?? []).length > 0;
   }
 
-  async accounts(): Promise<{ name: string; role: AdminRole }[]> {
-    const items = await this.partition('accounts', 'admin account list');
-    return items.map((i) => ({ name: String(i.name), role: i.role as AdminRole }));
-  }
-
   async recordLogin(name: string, at: string): Promise<void> {
     await this.call('admin account write', () =>
       this.db.send(
