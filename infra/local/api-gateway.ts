@@ -79,7 +79,17 @@ export function toEvent(
   };
 }
 
+/** Lambda answers at most 6 MB (synchronous invocation): a larger response never reaches the client. */
+export const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024;
+
 function send(req: IncomingMessage, res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+  if (Buffer.byteLength(result.body ?? '') > MAX_LAMBDA_RESPONSE_BYTES) {
+    // What API Gateway answers when the function's response is over the limit: the stand-in
+    // refuses what AWS would refuse.
+    res.writeHead(502, { 'content-type': 'application/json' });
+    res.end('{"message":"Internal Server Error (the function\'s response is over Lambda\'s 6 MB limit)"}');
+    return;
+  }
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
   if (result.cookies?.length) headers['set-cookie'] = result.cookies;

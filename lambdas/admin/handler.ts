@@ -51,7 +51,12 @@ export interface AdminHandlerDeps {
   log: Logger;
   /** The console's origin (http.publicBaseUrl's): changes from any other origin are refused. */
   origin: string;
+  /** The largest CSV export answered in one response (a Lambda answers at most 6 MB). */
+  maxExportBytes?: number;
 }
+
+/** Under Lambda's 6 MB response limit, with room for the headers. */
+const MAX_EXPORT_BYTES = 5_500_000;
 
 type Result = APIGatewayProxyStructuredResultV2;
 export const SESSION_COOKIE = 'fairsend_session';
@@ -123,9 +128,15 @@ function segment(text: string): string {
   }
 }
 
-async function collect(lines: AsyncGenerator<string>): Promise<string> {
+/** The CSV text, or null when it would not fit in one response. */
+async function collect(lines: AsyncGenerator<string>, maxBytes: number): Promise<string | null> {
   let out = '\uFEFF';
-  for await (const line of lines) out += line;
+  let bytes = 3;
+  for await (const line of lines) {
+    bytes += Buffer.byteLength(line);
+    if (bytes > maxBytes) return null;
+    out += line;
+  }
   return out;
 }
 
@@ -300,7 +311,7 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
             : html(200, blockedPage(ctx('/blocked'), { ...filter, ...(page ? { page } : {}) }, result, controllers));
         }
         case '/blocked.csv':
-          return csv('blocked-sends', await collect(service.blockedCsv(blockedFilter(q, controller()))));
+          return csv('blocked-sends', service.blockedCsv(blockedFilter(q, controller())));
         case '/sent':
         case '/api/sent': {
           const params = {
@@ -336,7 +347,7 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
               );
         }
         case '/oppositions.csv':
-          return csv('oppositions', await collect(service.oppositionsCsv(controller())));
+          return csv('oppositions', service.oppositionsCsv(controller()));
         case '/oppositions/import':
           return html(200, importPage(ctx('/oppositions'), 'oppositions', controller(), controllers));
         case '/contacts/import':
@@ -374,7 +385,7 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
           return api ? json(200, result) : html(200, auditPage(ctx('/audit'), result, !page));
         }
         case '/audit.csv':
-          return csv('audit-trail', await collect(service.auditCsv()));
+          return csv('audit-trail', service.auditCsv());
         case '/privacy':
         case '/api/privacy/requests': {
           const requests = await service.privacy.requests();
@@ -643,7 +654,13 @@ export function createAdminHandler(deps: AdminHandlerDeps) {
       return new Map(Object.entries(parsed).map(([k, v]) => [k, Array.isArray(v) ? v.join(' ') : String(v)]));
     }
 
-    function csv(name: string, text: string): Result {
+    async function csv(name: string, lines: AsyncGenerator<string>): Promise<Result> {
+      const text = await collect(lines, deps.maxExportBytes ?? MAX_EXPORT_BYTES);
+      if (text === null) {
+        throw new InputError(
+          'this export is larger than one download can be (6 MB): narrow it (a shorter period, a controller, a rule), or take it whole with the CLI (npm run fairsend -- blocked|oppositions|audit --all --json)',
+        );
+      }
       const day = new Date().toISOString().slice(0, 10);
       return {
         statusCode: 200,
