@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { normaliseAddress } from '../address.ts';
 import type { FairsendConfig } from '../config.ts';
+import { calendarDate } from '../dates.ts';
 import { erasedEntry } from '../erased.ts';
 import { maskAddress } from '../french.ts';
 import { expiresAfter, retentionOf } from '../retention.ts';
@@ -228,8 +229,11 @@ export class PrivacyService {
       throw new InputError(`kind: one of ${REQUEST_INPUT_KINDS.join(', ')}`);
     }
     const address = this.address(input.address);
-    const received = input.receivedAt ? new Date(`${input.receivedAt.slice(0, 10)}T12:00:00Z`) : new Date();
-    if (Number.isNaN(received.getTime()) || received.getTime() > Date.now() + 86_400_000) {
+    if (input.receivedAt && !calendarDate.safeParse(input.receivedAt).success) {
+      throw new InputError(`receivedAt: the date the request arrived, YYYY-MM-DD, not "${input.receivedAt}"`);
+    }
+    const received = input.receivedAt ? new Date(`${input.receivedAt}T12:00:00Z`) : new Date();
+    if (received.getTime() > Date.now() + 86_400_000) {
       throw new InputError('receivedAt: the date the request arrived, YYYY-MM-DD, not in the future');
     }
     const request: PrivacyRequest = {

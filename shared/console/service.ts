@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { normaliseAddress, normaliseDomain } from '../address.ts';
 import { type FairsendConfig, senderPattern, smtpUserProblems } from '../config.ts';
 import { importContacts } from '../contacts-import.ts';
+import { calendarDate } from '../dates.ts';
 import { erasedEntries } from '../erased.ts';
 import { hashPassword } from '../password.ts';
 import { mergeUsers } from '../smtp-users.ts';
@@ -109,7 +110,7 @@ export function blockedSendFilter(
   const day = (field: 'from' | 'to') => {
     const v = input[field];
     if (!v) return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v))) {
+    if (!calendarDate.safeParse(v).success) {
       throw new InputError(`${label(field)} takes a date as YYYY-MM-DD, not "${v}"`);
     }
     return field === 'to' ? new Date(Date.parse(v) + 86_400_000).toISOString().slice(0, 10) : v;

@@ -188,5 +188,11 @@ describe('fairsend CLI: the console service from a terminal', () => {
       2,
       '--from takes a date as YYYY-MM-DD, not "2026-13-40"',
     ]);
+    // A date that does not exist is not rolled over into the next month.
+    const rolled = await cli('blocked', '--controller', 'acme', '--to', '2026-02-30');
+    expect([rolled.code, rolled.stderr.split('\n')[0]]).toEqual([
+      2,
+      '--to takes a date as YYYY-MM-DD, not "2026-02-30"',
+    ]);
   });
 });

@@ -227,6 +227,13 @@ describe('the register of requests', () => {
     expect(open.indexOf(late.id)).toBeLessThan(open.indexOf(soon.id));
     expect(list.find((r) => r.id === late.id)!.dueIn).toBeLessThan(0);
     await expect(stack.console.privacy.extend(dpo, soon.id, 'short')).rejects.toThrow(/reason/);
+    await expect(
+      stack.console.privacy.createRequest(dpo, {
+        kind: 'access',
+        address: 'x@client.example',
+        receivedAt: '2026-02-30',
+      }),
+    ).rejects.toThrow('receivedAt: the date the request arrived, YYYY-MM-DD, not "2026-02-30"');
     const extended = await stack.console.privacy.extend(
       dpo,
       soon.id,
