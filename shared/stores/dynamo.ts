@@ -13,13 +13,14 @@ import {
   type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandOutput,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandOutput,
   ScanCommand,
   type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { LeanDocumentClient } from '../aws/lean-dynamo.ts';
 import { endpointOptions } from '../aws/local-endpoint.ts';
 import type { FairsendConfig } from '../config.ts';
 import { incompleteBatch } from './store-error.ts';
@@ -55,10 +56,11 @@ export class DynamoUsage {
  * a 451 at RCPT within seconds (fail closed), not hold the SMTP session until its idle timeout.
  */
 export function createDynamoClient(config: DynamoConfig, usage?: DynamoUsage): DynamoDBDocumentClient {
+  const maxAttempts = 2;
   const client = new DynamoDBClient({
     region: config.region,
     ...endpointOptions(config.endpoint),
-    maxAttempts: 2,
+    maxAttempts,
     requestHandler: {
       requestTimeout: config.requestTimeoutMs,
       connectionTimeout: Math.min(config.requestTimeoutMs, 2000),
@@ -75,7 +77,14 @@ export function createDynamoClient(config: DynamoConfig, usage?: DynamoUsage): D
       { step: 'initialize', name: 'fairsendUsage' },
     );
   }
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  // Item operations on the lean path (shared/aws/lean-dynamo.ts); table administration through the SDK.
+  return new LeanDocumentClient(client, {
+    region: config.region,
+    endpoint: config.endpoint,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxAttempts,
+    ...(usage ? { onRequest: (operation, input) => usage.count(`${operation}Command`, input) } : {}),
+  });
 }
 
 /**

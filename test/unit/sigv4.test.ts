@@ -1,7 +1,7 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { SigV4Verifier } from '../../infra/local/sigv4-verifier.ts';
-import { signRequest } from '../../proxy/ses-stream.ts';
+import { signRequest } from '../../shared/aws/sigv4.ts';
 
 /**
  * AWS's published Signature Version 4 test suite (aws-sig-v4-test-suite: service "service",
