@@ -34,6 +34,8 @@ export async function startDynamoStandIn(options: {
   path?: string;
   port?: number;
   host?: string;
+  /** Milliseconds added before each request is handled: DynamoDB's network and service time, for benchmarks. */
+  latencyMs?: number;
 }): Promise<DynamoStandIn> {
   const server: Server = dynalite({
     createTableMs: 0,
@@ -48,9 +50,18 @@ export async function startDynamoStandIn(options: {
   });
   const [dynaliteHandler] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
+  // Requests being handled: close() lets them finish before dynalite closes its database (a
+  // write still in flight would otherwise throw "Database is closed" out of dynalite).
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
     readBody(req, MAX_REQUEST_BYTES)
-      .then((body) => {
+      .then(async (body) => {
+        if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
         if (body === null) return dynamoError(res, 413, 'SerializationException', 'Request body too large');
         const verdict = verifier.verify({
           method: req.method ?? 'GET',
@@ -77,7 +88,15 @@ export async function startDynamoStandIn(options: {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, 2000).unref();
+        });
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 
