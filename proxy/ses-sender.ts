@@ -1,5 +1,9 @@
+import http from 'node:http';
+import https from 'node:https';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import { endpointOptions } from '../shared/aws/local-endpoint.ts';
+import { createSigner } from '../shared/aws/sigv4.ts';
 import type { FairsendConfig } from '../shared/config.ts';
 import { describeCause, SesPermanentError, SesTemporaryError } from '../shared/errors.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -57,6 +61,9 @@ export function tagValue(value: string): string {
 export class SesV2Sender implements CopySender {
   private readonly client: SESv2Client;
   private readonly limiter: RateLimiter;
+  private readonly signer: SignatureV4;
+  private readonly agent: http.Agent;
+  private readonly endpoint: string;
 
   constructor(
     private readonly config: SesConfig,
@@ -76,6 +83,16 @@ export class SesV2Sender implements CopySender {
       },
     });
     this.limiter = new RateLimiter(config.maxSendRate);
+    // The streamed path: one signer (its signing key cached) and keep-alive connections for every copy.
+    this.endpoint = config.endpoint ?? `https://email.${config.region}.amazonaws.com`;
+    this.signer = createSigner({
+      credentials: () => this.client.config.credentials(),
+      region: config.region,
+      service: 'ses',
+      sha256: this.client.config.sha256,
+    });
+    const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
+    this.agent = this.endpoint.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
   async send(copy: Copy): Promise<string> {
@@ -109,10 +126,10 @@ export class SesV2Sender implements CopySender {
     const size = copy.parts.reduce((n, p) => n + p.length, 0);
     if (size > this.config.streamAboveBytes) {
       return sendRawStreaming({
-        endpoint: this.config.endpoint ?? `https://email.${this.config.region}.amazonaws.com`,
+        endpoint: this.endpoint,
         region: this.config.region,
-        credentials: () => this.client.config.credentials(),
-        sha256: this.client.config.sha256,
+        signer: this.signer,
+        agent: this.agent,
         parts: copy.parts,
         from: copy.from,
         recipient: copy.recipient,
@@ -140,6 +157,7 @@ export class SesV2Sender implements CopySender {
   }
 
   destroy(): void {
+    this.agent.destroy();
     this.client.destroy();
   }
 }

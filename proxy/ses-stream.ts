@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, ChecksumConstructor, HashConstructor, HttpRequest } from '@smithy/types';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import type { HttpRequest } from '@smithy/types';
 
 /**
  * SESv2 `SendEmail` with the raw message streamed, for large messages. The SDK builds the
@@ -14,9 +14,10 @@ import type { AwsCredentialIdentity, ChecksumConstructor, HashConstructor, HttpR
 export interface StreamedSend {
   endpoint: string;
   region: string;
-  credentials: () => Promise<AwsCredentialIdentity>;
-  /** The SDK client's own SHA-256 (`client.config.sha256`): its HMAC must use the key it is given. */
-  sha256: ChecksumConstructor | HashConstructor;
+  /** One signer per sender (`createSigner`, service `ses`): its signing key is cached across requests. */
+  signer: SignatureV4;
+  /** Keep-alive connections to SES, shared by every copy. */
+  agent?: http.Agent;
   parts: Buffer[];
   from: string;
   recipient: string;
@@ -72,25 +73,22 @@ export async function sendRawStreaming(input: StreamedSend): Promise<string> {
   const hash = createHash('sha256');
   for (const chunk of bodyChunks(prefix, input.parts, suffix)) hash.update(chunk, 'latin1');
 
-  const signed = await signRequest(
-    { credentials: input.credentials, region: input.region, service: 'ses', sha256: input.sha256 },
-    {
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port ? Number(url.port) : undefined,
-      path: url.pathname,
-      query: {},
-      headers: {
-        host: url.host,
-        'content-type': 'application/json',
-        'content-length': String(length),
-        'x-amz-content-sha256': hash.digest('hex'),
-        // Unsigned (SigV4 never signs user-agent): says in SES's and the stand-in's logs which path sent it.
-        'user-agent': STREAMED_USER_AGENT,
-      },
+  const signed = await input.signer.sign({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    path: url.pathname,
+    query: {},
+    headers: {
+      host: url.host,
+      'content-type': 'application/json',
+      'content-length': String(length),
+      'x-amz-content-sha256': hash.digest('hex'),
+      // Unsigned (SigV4 never signs user-agent): says in SES's and the stand-in's logs which path sent it.
+      'user-agent': STREAMED_USER_AGENT,
     },
-  );
+  } as HttpRequest);
 
   return new Promise<string>((resolve, reject) => {
     const request = (url.protocol === 'https:' ? https : http).request(
@@ -100,6 +98,7 @@ export async function sendRawStreaming(input: StreamedSend): Promise<string> {
         port: url.port || undefined,
         path: url.pathname,
         headers: signed.headers,
+        ...(input.agent ? { agent: input.agent } : {}),
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -139,34 +138,4 @@ export async function sendRawStreaming(input: StreamedSend): Promise<string> {
     };
     pump();
   });
-}
-
-export interface SigningIdentity {
-  credentials: AwsCredentialIdentity | (() => Promise<AwsCredentialIdentity>);
-  region: string;
-  service: string;
-  sha256: ChecksumConstructor | HashConstructor;
-  /** Add and sign `x-amz-content-sha256` when the request has none (the SDK's default: true). */
-  applyChecksum?: boolean;
-}
-
-/**
- * SigV4 for the requests Fairsend sends itself (the streamed SendEmail), with the SDK's own
- * signer and hash, so the signature is the one the SDK would compute for the same request. The
- * payload hash is given in `x-amz-content-sha256` (computed over the streamed body beforehand),
- * so the body never has to be in memory. Tested against AWS's published SigV4 test suite.
- */
-export function signRequest(
-  identity: SigningIdentity,
-  request: Omit<HttpRequest, 'body'> & { body?: string },
-  signingDate?: Date,
-): Promise<HttpRequest> {
-  const signer = new SignatureV4({
-    credentials: identity.credentials,
-    region: identity.region,
-    service: identity.service,
-    sha256: identity.sha256,
-    applyChecksum: identity.applyChecksum ?? true,
-  });
-  return signer.sign(request as HttpRequest, signingDate ? { signingDate } : {});
 }

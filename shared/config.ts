@@ -193,12 +193,12 @@ export const configSchema = z
         requestTimeoutMs: positiveInt.default(15_000),
         /** How long one copy may be retried (throttling, 5xx) before the client gets 451. */
         retryDeadlineMs: positiveInt.default(30_000),
-        /** Copies larger than this are streamed to SES instead of built in memory by the SDK. */
-        streamAboveBytes: z
-          .number()
-          .int()
-          .min(0)
-          .default(1024 * 1024),
+        /**
+         * Copies larger than this are streamed to SES by Fairsend's own signed request; smaller ones
+         * go through the SDK's SendEmail. 0 (the default): every copy is streamed, which costs half
+         * the CPU of the SDK's path and holds no copy in memory (the performance issue).
+         */
+        streamAboveBytes: z.number().int().min(0).default(0),
         /** A retried message within this window does not resend copies SES already took. */
         idempotencyWindowHours: positiveInt.default(7 * 24),
       })

@@ -64,6 +64,23 @@ describe('streamed SendEmail for large copies', () => {
     }
   });
 
+  it('streams small copies too by default (ses.streamAboveBytes 0): the leaner path for every copy', async () => {
+    const small = await startTestStack({ config: await testConfig() });
+    try {
+      const info = await sendWithNodemailer(small, {
+        from: 'alice@acme.example',
+        to: ['bob@client.example'],
+        raw: 'From: alice@acme.example\r\nTo: bob@client.example\r\nSubject: Petit message\r\n\r\nBonjour Bob.\r\n',
+      });
+      expect(info.response).toMatch(/^250 /);
+      expect(small.ses!.messages).toHaveLength(1);
+      expect(small.ses!.messages[0]!.userAgent).toBe(STREAMED_USER_AGENT);
+      expect((await simpleParser(small.ses!.messages[0]!.raw)).text).toContain('Bonjour Bob.');
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('classifies SES errors like the SDK does: throttling retried, a rejection reported', async () => {
     const raw = await bigMessage();
     stack.ses!.injectFault('throttle', 2);
