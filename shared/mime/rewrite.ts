@@ -5,7 +5,7 @@ import { isDirectiveHeader } from '../directives.ts';
 import type { RenderedFooter } from '../footer.ts';
 import { declareUtf8, type FooterPlacement, footerPlacement, placeFooter } from './html-footer.ts';
 import { isListUnsubscribeHeader } from './list-unsubscribe.ts';
-import { decodeCharset, decodeTransfer, encodeText, knownCharset } from './text-codec.ts';
+import { decodeCharset, decodeTransfer, knownCharset, PrefixEncoder } from './text-codec.ts';
 
 /**
  * The per-recipient rewrite, done in two steps so that a message to N recipients is parsed once
@@ -31,6 +31,8 @@ interface TextSlot {
   headers: Buffer;
   text: string;
   encoding: 'base64' | 'quoted-printable';
+  /** Made at the first copy: the text before the footer, encoded once for all copies. */
+  encoder?: PrefixEncoder;
 }
 
 type Segment = Buffer | TextSlot;
@@ -274,7 +276,12 @@ export function renderCopyParts(template: MessageTemplate, footer: RenderedFoote
         : segment.text === ''
           ? `${footer.text}\r\n`
           : `${segment.text}${segment.text.endsWith('\n') ? '' : '\r\n'}\r\n${footer.text}\r\n`;
-    parts.push(segment.headers, encodeText(text, segment.encoding));
+    // What comes before the footer is the same for every copy: encoded once (PrefixEncoder).
+    segment.encoder ??= new PrefixEncoder(
+      segment.kind === 'html' ? segment.text.slice(0, segment.placement!.at) : segment.text,
+      segment.encoding,
+    );
+    parts.push(segment.headers, ...segment.encoder.encode(text));
   }
   return parts;
 }

@@ -76,14 +76,70 @@ export function decodeCharset(bytes: Buffer, declared: string | false): string |
   }
 }
 
-/** UTF-8, in the part's transfer encoding: base64 stays base64, anything else becomes QP. Lines ≤ 76. */
+/**
+ * UTF-8, in the part's transfer encoding: base64 stays base64, anything else becomes QP. Lines ≤ 76.
+ * QP text gets CRLF line ends first, so every line is encoded and wrapped on its own: the
+ * encoding of a text is the encoding of its lines, one after the other (what `TextEncoder`'s
+ * prefix below relies on).
+ */
 export function encodeText(text: string, encoding: 'base64' | 'quoted-printable'): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
-  if (encoding === 'base64') {
-    const b64 = bytes.toString('base64');
-    const lines: string[] = [];
-    for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
-    return Buffer.from(lines.join('\r\n'), 'latin1');
-  }
+  if (encoding === 'base64') return base64Lines(Buffer.from(text, 'utf8'));
+  const bytes = Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'utf8');
   return Buffer.from(libqp.wrap(libqp.encode(bytes), 76).replace(/\r?\n/g, '\r\n'), 'latin1');
 }
+
+function base64Lines(bytes: Buffer): Buffer {
+  const b64 = bytes.toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  return Buffer.from(lines.join('\r\n'), 'latin1');
+}
+
+/** Base64 lines of 76 characters hold 57 bytes. */
+const BASE64_LINE_BYTES = 57;
+
+/**
+ * `encodeText` for texts that all begin with the same `prefix` (a part's text before the
+ * footer, the same for every copy): the prefix is encoded once, up to a point where the encoding
+ * of the rest does not depend on it (after its last line end for QP, a multiple of 57 bytes for
+ * base64), and only the rest is encoded per copy. `encode(text)` gives exactly the bytes of
+ * `encodeText(text, encoding)`, in two Buffers, the first shared.
+ */
+export class PrefixEncoder {
+  private readonly cut: number;
+  private readonly head: Buffer;
+  /** Base64: the prefix's bytes past the last whole line, carried into the rest. */
+  private readonly carry: Buffer;
+
+  constructor(
+    prefix: string,
+    private readonly encoding: 'base64' | 'quoted-printable',
+  ) {
+    if (encoding === 'base64') {
+      const bytes = Buffer.from(prefix, 'utf8');
+      const whole = bytes.length - (bytes.length % BASE64_LINE_BYTES);
+      this.cut = prefix.length;
+      this.head = whole > 0 ? Buffer.concat([base64Lines(bytes.subarray(0, whole)), CRLF]) : EMPTY;
+      this.carry = Buffer.from(bytes.subarray(whole));
+    } else {
+      this.cut = prefix.lastIndexOf('\n') + 1;
+      this.head = this.cut > 0 ? encodeText(prefix.slice(0, this.cut), encoding) : EMPTY;
+      this.carry = EMPTY;
+    }
+  }
+
+  /** `text` must begin with the prefix. */
+  encode(text: string): Buffer[] {
+    if (this.encoding === 'base64') {
+      const rest = Buffer.from(text.slice(this.cut), 'utf8');
+      const tail = this.carry.length > 0 ? Buffer.concat([this.carry, rest]) : rest;
+      // Nothing after the whole lines: no line end after the last one either.
+      if (tail.length === 0) return [this.head.subarray(0, Math.max(0, this.head.length - 2)), EMPTY];
+      return [this.head, base64Lines(tail)];
+    }
+    return [this.head, encodeText(text.slice(this.cut), this.encoding)];
+  }
+}
+
+const CRLF = Buffer.from('\r\n');
+const EMPTY = Buffer.alloc(0);
