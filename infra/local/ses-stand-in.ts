@@ -196,6 +196,8 @@ export class SesStandIn extends EventEmitter {
   }
 
   private async sendEmail(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The latency counts from the request's arrival: the stand-in's own work is inside it, as SES's is.
+    const due = performance.now() + this.latencyMs;
     this.requests++;
     const body = await readBody(req, MAX_REQUEST_BYTES);
     if (body === null) return sesError(res, 413, 'BadRequestException', `request body over ${MAX_REQUEST_BYTES} bytes`);
@@ -264,7 +266,8 @@ export class SesStandIn extends EventEmitter {
       userAgent: req.headers['user-agent'],
       raw: Buffer.from(input.Content.Raw.Data, 'base64'),
     };
-    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     this.accepted++;
     if (!this.keepMessages) return sendJson(res, 200, { MessageId: message.id });
     this.messages.push(message);
