@@ -30,6 +30,8 @@ export async function runLoad(options: {
   body: (n: number) => string;
   /** Where the recipient addresses start (r<first>…): a fresh range means first contacts. */
   firstAddress?: number;
+  /** The address of message n's recipient r (default: r<first + (7n + r) mod 5000>@client.example). */
+  address?: (n: number, r: number) => string;
   /** Declare the message size at MAIL FROM (RFC 1870), as Postfix and most mail clients do. */
   declareSize?: boolean;
 }): Promise<RunResult> {
@@ -57,8 +59,11 @@ export async function runLoad(options: {
         let reply = mail;
         // Refused at MAIL FROM (a SIZE the relay cannot hold now): nothing to upload.
         if (mail.startsWith('250')) {
-          for (let r = 0; r < options.recipients; r++)
-            await session.command(`RCPT TO:<r${(options.firstAddress ?? 0) + ((n * 7 + r) % 5000)}@client.example>`);
+          for (let r = 0; r < options.recipients; r++) {
+            const to =
+              options.address?.(n, r) ?? `r${(options.firstAddress ?? 0) + ((n * 7 + r) % 5000)}@client.example`;
+            await session.command(`RCPT TO:<${to}>`);
+          }
           await session.command('DATA');
           session.write(`${body}\r\n.\r\n`);
           t0 = performance.now();

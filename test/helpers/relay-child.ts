@@ -15,6 +15,8 @@ export interface RelayChild {
   ports: { starttls: number; implicitTls: number; http: number };
   stats(): Promise<RelayStats>;
   gc(): Promise<void>;
+  /** Asks the relay to exit cleanly (profiles are written) and waits for it. */
+  exit(): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -66,6 +68,12 @@ export async function startRelayChild(
     ports,
     stats: () => request<RelayStats>('stats'),
     gc: () => request<void>('gc'),
+    exit: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.send({ type: 'exit' });
+      }),
     kill: (signal = 'SIGTERM') =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

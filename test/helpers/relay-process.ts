@@ -31,6 +31,9 @@ process.on('message', (message: { type: string }) => {
         writeUnits: stack.dynamoUsage.writeUnits,
       },
     });
+  } else if (message.type === 'exit') {
+    // A clean exit, so that --cpu-prof and --heap-prof write their files.
+    process.exit(0);
   } else if (message.type === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
     process.send!({ type: 'gc' });

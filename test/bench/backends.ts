@@ -1,0 +1,49 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { FairsendConfig } from '../../shared/config.ts';
+import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
+import { testConfig } from '../helpers/config.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The DynamoDB stand-in in a child process (test/bench/dynamo-process.ts); resolves once it listens. */
+export async function startDynamoProcess(latencyMs = 0): Promise<{ port: number; proc: ChildProcess }> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/bench/dynamo-process.ts', '--latency-ms', String(latencyMs)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
+    proc.once('exit', (code) => reject(new Error(`DynamoDB stand-in exited ${code}`)));
+  });
+  return { port, proc };
+}
+
+/**
+ * The test configuration with the benchmark's limits (one client address, big messages, no SES
+ * rate limit) against the given stand-ins; creates the tables.
+ */
+export async function benchConfig(dynamoPort: number, sesPort: number): Promise<FairsendConfig> {
+  const base = await testConfig((raw) => {
+    raw.smtp.maxConnections = 5000;
+    // The load comes from one address (127.0.0.1): the per-client cap would be the bottleneck.
+    raw.smtp.maxConnectionsPerIp = 5000;
+    raw.smtp.maxRecipients = 200;
+    // No periodic reads of the SMTP users during the request counts.
+    raw.smtp.userRefreshMs = 3_600_000;
+    raw.smtp.maxMessageBytes = 40 * 1024 * 1024;
+    raw.ses.maxSendRate = 1_000_000;
+    raw.ses.requestTimeoutMs = 30_000;
+    raw.ses.retryDeadlineMs = 60_000;
+  });
+  const config: FairsendConfig = {
+    ...base,
+    dynamodb: { ...base.dynamodb, endpoint: `http://127.0.0.1:${dynamoPort}`, requestTimeoutMs: 10_000 },
+    ses: { ...base.ses, endpoint: `http://127.0.0.1:${sesPort}` },
+  };
+  const db = createDynamoClient(config.dynamodb);
+  await ensureTables(db, config.dynamodb.tables);
+  db.destroy();
+  return config;
+}

@@ -1,0 +1,36 @@
+import MailComposer from 'nodemailer/lib/mail-composer';
+
+/** A 20 KB multipart message (text, HTML, a small PDF), made unique per send. */
+export async function message20k(): Promise<(n: number) => string> {
+  const raw = await new MailComposer({
+    from: 'Alice <alice@acme.example>',
+    to: 'prospect@client.example',
+    subject: 'Bench',
+    text: 'Bonjour,\n\nVoici notre offre.\n'.repeat(40),
+    html: `<html><body><table width="600"><tr><td>${'<p>Voici notre offre.</p>'.repeat(60)}</td></tr></table></body></html>`,
+    attachments: [{ filename: 'offre.pdf', content: Buffer.alloc(9000, 0x25) }],
+    messageId: '<MSGID@acme.example>',
+  })
+    .compile()
+    .build();
+  const text = raw.toString('latin1');
+  return (n) => text.replace('MSGID', `bench-${process.pid}-${n}-${Date.now()}`);
+}
+
+/** A ~25 MB message with attachments. */
+export async function message25m(): Promise<string> {
+  const raw = await new MailComposer({
+    from: 'Alice <alice@acme.example>',
+    to: 'prospect@client.example',
+    subject: 'Big',
+    text: 'Please find our catalogue attached.',
+    html: '<p>Please find our catalogue attached.</p>',
+    attachments: [
+      { filename: 'catalogue.pdf', content: Buffer.alloc(12 * 1024 * 1024, 0x41) },
+      { filename: 'annexes.zip', content: Buffer.alloc(6 * 1024 * 1024, 0x42) },
+    ],
+  })
+    .compile()
+    .build();
+  return raw.toString('latin1');
+}

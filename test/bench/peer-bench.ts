@@ -1,0 +1,124 @@
+import { performance } from 'node:perf_hooks';
+import type { RelayChild } from '../helpers/relay-child.ts';
+import { percentile, type RunResult, runLoad, type Target } from './client.ts';
+import type { CpuMeter } from './cpu.ts';
+import type { PostfixRelay } from './postfix-relay.ts';
+
+/**
+ * Fairsend against the system a company would run instead, Postfix relaying to SES, in the same
+ * run, same client, same message: for each shape (recipients × pooled connections), runs of
+ * `seconds` each, alternating the two. Fairsend delivers before it answers 250; Postfix queues, so
+ * its copies are counted once its queue is empty and its CPU until then.
+ */
+export interface PeerFigures {
+  accepted: number;
+  /** Messages accepted per second of load. */
+  msgPerSecond: number;
+  /** Copies handed to SES (Fairsend) or to the relayhost (Postfix) per second, until all were. */
+  copiesPerSecond: number;
+  /** CPU milliseconds of the relay (every process of it) per copy delivered. */
+  cpuMsPerCopy: number;
+  dynamoPerCopy?: number;
+  p50: number;
+  p99: number;
+}
+
+export interface PeerRow {
+  recipients: number;
+  connections: number;
+  fairsend: PeerFigures[];
+  postfix: PeerFigures[];
+}
+
+export async function runPeerBench(options: {
+  relay: RelayChild;
+  relayCpu: CpuMeter;
+  postfix: PostfixRelay;
+  shapes: [recipients: number, connections: number][];
+  runs: number;
+  seconds: number;
+  body: (n: number) => string;
+  log: (line: string) => void;
+}): Promise<PeerRow[]> {
+  const { relay, relayCpu, postfix, log } = options;
+  const fairsendTarget: Target = { name: 'Fairsend', port: relay.ports.starttls, secure: true };
+  const postfixTarget: Target = { name: 'Postfix', port: postfix.port, secure: true };
+  const load = (target: Target, recipients: number, connections: number) =>
+    runLoad({
+      target,
+      connections,
+      pooled: true,
+      recipients,
+      seconds: options.seconds,
+      maxMessages: 1_000_000,
+      body: options.body,
+    });
+  const figures = (result: RunResult, recipients: number, copies: number, seconds: number, cpu: number) => ({
+    accepted: result.messages,
+    msgPerSecond: result.messages / result.seconds,
+    copiesPerSecond: copies / seconds,
+    cpuMsPerCopy: (cpu * 1000) / Math.max(1, copies),
+    p50: percentile(result.latencies, 50),
+    p99: percentile(result.latencies, 99),
+    ...(result.errors ? { errors: result.errors, firstError: result.firstError } : {}),
+    recipients,
+  });
+
+  // Every address the load uses is a known contact before the runs: the steady state, where a
+  // copy costs no first-contact claim.
+  log('  priming: every recipient address becomes a known contact...');
+  await runLoad({
+    target: fairsendTarget,
+    connections: 4,
+    pooled: true,
+    recipients: 100,
+    seconds: 600,
+    maxMessages: 50,
+    body: options.body,
+    address: (n, r) => `r${n * 100 + r}@client.example`,
+  });
+
+  const rows: PeerRow[] = [];
+  for (const [recipients, connections] of options.shapes) {
+    const row: PeerRow = { recipients, connections, fairsend: [], postfix: [] };
+    for (let i = 0; i < options.runs; i++) {
+      const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+      const statsBefore = await relay.stats();
+      const cpuBefore = relayCpu.seconds();
+      const f = await load(fairsendTarget, recipients, connections);
+      const cpuF = relayCpu.seconds() - cpuBefore;
+      const statsAfter = await relay.stats();
+      const copiesF = f.messages * recipients;
+      row.fairsend.push({
+        ...figures(f, recipients, copiesF, f.seconds, cpuF),
+        dynamoPerCopy: (sum(statsAfter.dynamo.requests) - sum(statsBefore.dynamo.requests)) / Math.max(1, copiesF),
+      });
+
+      const deliveredBefore = postfix.delivered();
+      const pfBefore = postfix.cpu.seconds();
+      const t0 = performance.now();
+      const p = await load(postfixTarget, recipients, connections);
+      const drained = await postfix.drained();
+      const seconds = (performance.now() - t0) / 1000;
+      const cpuP = postfix.cpu.seconds() - pfBefore;
+      const copiesP = postfix.delivered() - deliveredBefore;
+      if (!drained) log(`  Postfix's queue still holds ${postfix.queued()} messages after 2 minutes`);
+      row.postfix.push(figures(p, recipients, copiesP, seconds, cpuP));
+      const last = (x: PeerFigures) =>
+        `${x.msgPerSecond.toFixed(1)} msg/s, ${x.cpuMsPerCopy.toFixed(2)} ms CPU/copy, p50 ${x.p50.toFixed(1)} ms`;
+      log(
+        `  ${recipients} rcpt × ${connections} conns, run ${i + 1}: Fairsend ${last(row.fairsend.at(-1)!)}, ${row.fairsend.at(-1)!.dynamoPerCopy!.toFixed(2)} DynamoDB req/copy${f.errors ? ` (${f.errors} errors: ${f.firstError})` : ''} | Postfix ${last(row.postfix.at(-1)!)}, ${copiesP}/${p.messages * recipients} copies delivered${p.errors ? ` (${p.errors} errors: ${p.firstError})` : ''}`,
+      );
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** The median of one figure over a row's runs. */
+export function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
