@@ -83,7 +83,8 @@ export class SesV2Sender implements CopySender {
       },
     });
     this.limiter = new RateLimiter(config.maxSendRate);
-    // The streamed path: one signer (its signing key cached) and keep-alive connections for every copy.
+    // The streamed path: one signer (its signing key cached) and keep-alive connections for every
+    // copy, at most 50 at once (the SDK's default; the send rate is the limiter's to keep).
     this.endpoint = config.endpoint ?? `https://email.${config.region}.amazonaws.com`;
     this.signer = createSigner({
       credentials: () => this.client.config.credentials(),
@@ -91,7 +92,7 @@ export class SesV2Sender implements CopySender {
       service: 'ses',
       sha256: this.client.config.sha256,
     });
-    const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
+    const agentOptions = { keepAlive: true, maxSockets: 50, maxFreeSockets: 50, scheduling: 'lifo' as const };
     this.agent = this.endpoint.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 

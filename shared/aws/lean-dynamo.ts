@@ -209,9 +209,9 @@ export class LeanDynamoTransport {
       sha256: options.sha256,
       applyChecksum: false,
     });
-    // Keep-alive: one TLS handshake per connection, not per request; enough sockets for every
-    // SMTP session's request in flight at once.
-    const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
+    // Keep-alive: one TLS handshake per connection, not per request. At most 50 requests in
+    // flight, as the SDK's own handler: a burst queues here rather than piling onto DynamoDB.
+    const agentOptions = { keepAlive: true, maxSockets: 50, maxFreeSockets: 50, scheduling: 'lifo' as const };
     this.agent = this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
@@ -280,9 +280,13 @@ export class LeanDynamoTransport {
           });
         },
       );
-      request.setTimeout(this.options.requestTimeoutMs, () =>
-        request.destroy(new TimeoutError(`DynamoDB gave no answer in ${this.options.requestTimeoutMs} ms`)),
+      // From the request's creation, waiting for a connection included (as the SDK's handler):
+      // a DynamoDB that does not answer turns into a TimeoutError in bounded time, queue or not.
+      const timer = setTimeout(
+        () => request.destroy(new TimeoutError(`DynamoDB gave no answer in ${this.options.requestTimeoutMs} ms`)),
+        this.options.requestTimeoutMs,
       );
+      request.once('close', () => clearTimeout(timer));
       request.on('error', reject);
       request.end(body);
     });

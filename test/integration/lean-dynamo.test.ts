@@ -277,6 +277,17 @@ describe('the lean path against a DynamoDB that misbehaves', () => {
     expect(isServiceFailure(err)).toBe(true);
   });
 
+  it('times out requests waiting for one of its 50 connections too: 300 at once at a hung DynamoDB all fail in bounded time', async () => {
+    const c = client();
+    answer = () => {}; // never answers
+    const started = Date.now();
+    const errors = await Promise.all(Array.from({ length: 300 }, () => get(c)));
+    c.destroy();
+    expect(new Set(errors.map((e) => e.name))).toEqual(new Set(['TimeoutError']));
+    // 2 attempts of 300 ms each, queue included: not six waves of 50 connections, one after the other (3.6 s).
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('unmarshalls the keys and items DynamoDB leaves unprocessed', async () => {
     const c = client();
     answer = json(200, {
