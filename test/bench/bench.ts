@@ -176,6 +176,7 @@ async function main(): Promise<void> {
   // 0. Fairsend against Postfix relaying to SES (the performance issue's measure).
   let peerRows: PeerRow[] = [];
   const relayCpu = cpuMeter('relay');
+  children.push({ kill: () => relayCpu.close() });
   relayCpu.add(relay.pid);
   const peerCpuHow = relayCpu.how;
   if (postfix && (ONLY === undefined || ONLY === 'peer')) {
@@ -444,7 +445,6 @@ async function main(): Promise<void> {
     `  1,000 idle authenticated TLS sessions: RSS ${mb(idleAfter.rss)} MB (idle relay ${mb(idleBefore.rss)} MB, +${fmt((idleAfter.rss - idleBefore.rss) / 1000 / 1024, 0)} KB per session)`,
   );
 
-  relayCpu.close();
   for (const c of children) await c.kill();
   await ses.close();
 
@@ -622,6 +622,13 @@ async function main(): Promise<void> {
 }
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Interrupted (Ctrl-C): stop Postfix, the relays and the stand-ins, and remove the cgroups.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nbenchmark interrupted (${signal}): stopping its servers\n`);
+    Promise.allSettled(children.map((c) => c.kill())).then(() => process.exit(130));
+  });
+}
 main().catch((err: unknown) => {
   process.stderr.write(`benchmark failed: ${(err as Error).stack ?? err}\n`);
   for (const c of children) c.kill();

@@ -149,6 +149,7 @@ export async function startPostfixRelay(options: {
     await new Promise((r) => setTimeout(r, 100));
   }
 
+  let stopped = false;
   const queued = () =>
     ['incoming', 'active', 'deferred', 'maildrop']
       .map((q) => join(queue, q))
@@ -168,6 +169,8 @@ export async function startPostfixRelay(options: {
       return false;
     },
     stop: async () => {
+      if (stopped) return;
+      stopped = true;
       spawnSync('/usr/sbin/postfix', ['-c', etc, 'stop']);
       await new Promise((r) => (proc.exitCode === null ? proc.once('exit', r) : r(undefined)));
       cpu.close();
