@@ -104,6 +104,10 @@ export class MessagePipeline {
     // sent, and the opposition list once more, for everyone accepted at RCPT: an objection made
     // while this transaction was open (a slow client, NOOPs) is honoured up to the last moment.
     // One BatchGetItem across the three tables: one round trip.
+    // The template depends on the message alone: built while the reads are in flight, it is off
+    // the critical path from DATA to the reply. Awaited where it is used (an error surfaces there).
+    const building = buildTemplate(message.raw, { hostname: config.smtp.hostname });
+    building.catch(() => {}); // when the message is refused before it is used
     const reads = await this.failClosed('contact, send-log and opposition lookup', () =>
       this.stores.read([
         this.stores.contacts.getManyRequest(entry.controller, addresses),
@@ -190,7 +194,7 @@ export class MessagePipeline {
     }
     const sendTo = recipients.map((r) => r.address);
 
-    const built = await buildTemplate(message.raw, { hostname: config.smtp.hostname });
+    const built = await building;
     if (!built.ok) return refuse(reject('message:malformed', `message refused: ${built.reason}`), purposeId);
     const template = built.template;
 

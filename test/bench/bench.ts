@@ -36,7 +36,10 @@ const PEER_RUNS = Number(process.env.BENCH_PEER_RUNS ?? (QUICK ? 1 : 3));
 /** Injected backend latencies for the critical-path measure (in-region DynamoDB and SES, roughly). */
 const DYNAMO_LATENCY_MS = 5;
 const SES_LATENCY_MS = 50;
-/** `memory`: only the memory cases; `peer`: only Fairsend against Postfix; printed, not written to BENCH.md. */
+/**
+ * `memory`: only the memory cases; `peer`: only Fairsend against Postfix; `latency`: only the
+ * backends at realistic latencies. Printed, not written to BENCH.md.
+ */
 const ONLY = process.env.BENCH_ONLY;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -210,7 +213,7 @@ async function main(): Promise<void> {
   const latencyRows: { recipients: number; result: RunResult; critical: number }[] = [];
   const expected = Math.ceil(100 / config.ses.sendConcurrency) * 50;
   const cpu: Record<string, number> = {};
-  if (ONLY !== 'memory') {
+  if (ONLY === undefined) {
     const cpuAt = () => ({
       relay: procSeconds(relay.pid),
       dynalite: procSeconds(dynamo.proc.pid!),
@@ -317,7 +320,7 @@ async function main(): Promise<void> {
   // 3b. Backends at realistic latencies: DynamoDB 5 ms a request (a stand-in of its own), SES
   // 50 ms a call. The critical path from DATA to 250 is one batched read, the SES calls (all
   // copies at once up to ses.sendConcurrency) and one batched write.
-  if (ONLY === undefined) {
+  if (ONLY === undefined || ONLY === 'latency') {
     log(`backends at realistic latencies (DynamoDB ${DYNAMO_LATENCY_MS} ms, SES ${SES_LATENCY_MS} ms):`);
     const slowDynamo = await startDynamoProcess(DYNAMO_LATENCY_MS);
     children.push(slowDynamo.proc);
@@ -350,6 +353,10 @@ async function main(): Promise<void> {
     ses.latencyMs = 0;
     await slowRelay.kill('SIGKILL');
     slowDynamo.proc.kill();
+    if (ONLY === 'latency') {
+      for (const c of children) await c.kill();
+      process.exit(0);
+    }
   }
 
   // 4. Memory: a 25 MB message to 10 recipients, and 1,000 idle connections, each on a fresh relay.
