@@ -521,7 +521,7 @@ async function main(): Promise<void> {
   out();
   if (latencyRows.length > 0) {
     out(
-      `The DynamoDB stand-in waits ${DYNAMO_LATENCY_MS} ms before each request and the SES stand-in ${SES_LATENCY_MS} ms before each call. From the end of DATA to the 250, the round trips that cannot overlap are one BatchGetItem (contacts, idempotency, opposition re-check), the SES calls (copies in parallel, ${config.ses.sendConcurrency} at a time) and one BatchWriteItem: the critical path. One pooled connection, known contacts.`,
+      `The DynamoDB stand-in answers no sooner than ${DYNAMO_LATENCY_MS} ms after a request arrives and the SES stand-in no sooner than ${SES_LATENCY_MS} ms (their own work is inside that time, unless longer: dynalite's batch writes sometimes are). From the end of DATA to the 250, the round trips that cannot overlap are one BatchGetItem (contacts, idempotency, opposition re-check), the SES calls (copies in parallel, ${config.ses.sendConcurrency} at a time) and one BatchWriteItem: the critical path. One pooled connection, known contacts.`,
     );
     out();
     out('| recipients | messages | DATA→250 p50 | p99 | critical path | p50 / critical path | goal ≤ 1.2 |');
