@@ -5,9 +5,10 @@ import type { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
 
 /**
- * SESv2 `SendEmail` with the raw message streamed, for large messages. The SDK builds the
- * request body in memory: the copy, its base64 string and the JSON around it, about 3.5 times
- * a 25 MB message per copy in flight. Here the body is generated twice from the copy's parts
+ * SESv2 `SendEmail` with the raw message streamed, for every copy by default
+ * (`ses.streamAboveBytes` 0). The SDK builds the request body in memory (the copy, its base64
+ * string and the JSON around it, about 3.5 times a 25 MB message per copy in flight) and spends
+ * about twice the CPU. Here the body is generated twice from the copy's parts
  * (the template's shared Buffers): once to hash it for SigV4, once to send it. Errors carry the
  * same `name` and `$metadata.httpStatusCode` as the SDK's, so the caller classifies them alike.
  */
@@ -38,17 +39,17 @@ class SesHttpError extends Error {
 }
 
 /**
- * The JSON body as ASCII strings: the base64 of the parts, cut on 3-byte boundaries, between the
- * prefix and the suffix. Strings, not Buffers: short-lived heap garbage that V8's young
- * generation reclaims at once, where Buffers would pile up as external memory.
- */
-/**
  * 24 KB of the copy a chunk: its base64 (32 KB) stays under V8's large-object size (128 KB), so it
  * is young-generation garbage reclaimed by the next scavenge. 192 KB slices made 256 KB strings,
  * large objects that only a full GC frees: a 25 MB copy left 33 MB of them per pass.
  */
 const SLICE = 3 * 8 * 1024;
 
+/**
+ * The JSON body as ASCII strings: the base64 of the parts, cut on 3-byte boundaries, between the
+ * prefix and the suffix. Strings, not Buffers: short-lived heap garbage that V8's young
+ * generation reclaims at once, where Buffers would pile up as external memory.
+ */
 function* bodyChunks(prefix: string, parts: Buffer[], suffix: string): Generator<string> {
   yield prefix;
   let carry = Buffer.alloc(0);

@@ -83,6 +83,20 @@ interface Operation {
   input(i: Input): Input;
   output(o: AttributeMap): AttributeMap;
 }
+/** Update and Delete: a key and expression values in, the item's attributes out. */
+const byKey: Omit<Operation, 'target'> = {
+  input: (i) => ({ ...i, Key: m(i.Key), ExpressionAttributeValues: m(i.ExpressionAttributeValues) }),
+  output: (o) => ({ ...o, Attributes: u(o.Attributes) }),
+};
+/** Query and Scan: a start key and expression values in, a page of items and the next start key out. */
+const paged: Omit<Operation, 'target'> = {
+  input: (i) => ({
+    ...i,
+    ExclusiveStartKey: m(i.ExclusiveStartKey),
+    ExpressionAttributeValues: m(i.ExpressionAttributeValues),
+  }),
+  output: (o) => ({ ...o, Items: mapItems(o.Items, u), LastEvaluatedKey: u(o.LastEvaluatedKey) }),
+};
 const OPERATIONS = new Map<unknown, Operation>(
   Object.entries({
     GetCommand: {
@@ -95,34 +109,10 @@ const OPERATIONS = new Map<unknown, Operation>(
       input: (i) => ({ ...i, Item: m(i.Item), ExpressionAttributeValues: m(i.ExpressionAttributeValues) }),
       output: (o) => ({ ...o, Attributes: u(o.Attributes) }),
     },
-    UpdateCommand: {
-      target: 'UpdateItem',
-      input: (i) => ({ ...i, Key: m(i.Key), ExpressionAttributeValues: m(i.ExpressionAttributeValues) }),
-      output: (o) => ({ ...o, Attributes: u(o.Attributes) }),
-    },
-    DeleteCommand: {
-      target: 'DeleteItem',
-      input: (i) => ({ ...i, Key: m(i.Key), ExpressionAttributeValues: m(i.ExpressionAttributeValues) }),
-      output: (o) => ({ ...o, Attributes: u(o.Attributes) }),
-    },
-    QueryCommand: {
-      target: 'Query',
-      input: (i) => ({
-        ...i,
-        ExclusiveStartKey: m(i.ExclusiveStartKey),
-        ExpressionAttributeValues: m(i.ExpressionAttributeValues),
-      }),
-      output: (o) => ({ ...o, Items: mapItems(o.Items, u), LastEvaluatedKey: u(o.LastEvaluatedKey) }),
-    },
-    ScanCommand: {
-      target: 'Scan',
-      input: (i) => ({
-        ...i,
-        ExclusiveStartKey: m(i.ExclusiveStartKey),
-        ExpressionAttributeValues: m(i.ExpressionAttributeValues),
-      }),
-      output: (o) => ({ ...o, Items: mapItems(o.Items, u), LastEvaluatedKey: u(o.LastEvaluatedKey) }),
-    },
+    UpdateCommand: { target: 'UpdateItem', ...byKey },
+    DeleteCommand: { target: 'DeleteItem', ...byKey },
+    QueryCommand: { target: 'Query', ...paged },
+    ScanCommand: { target: 'Scan', ...paged },
     BatchGetCommand: {
       target: 'BatchGetItem',
       input: (i) => ({ ...i, RequestItems: mapTables(i.RequestItems, keysAndAttributes(m)) }),
