@@ -7,15 +7,27 @@ import { testConfig } from '../helpers/config.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The DynamoDB stand-in in a child process (test/bench/dynamo-process.ts); resolves once it listens. */
-export async function startDynamoProcess(latencyMs = 0): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/bench/dynamo-process.ts', '--latency-ms', String(latencyMs)],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+export function startDynamoProcess(latencyMs = 0): Promise<{ port: number; proc: ChildProcess }> {
+  return standInProcess('test/bench/dynamo-process.ts', 'DynamoDB', latencyMs);
+}
+
+/** The SES stand-in in a child process (test/bench/ses-process.ts); resolves once it listens. */
+export function startSesProcess(latencyMs = 0): Promise<{ port: number; proc: ChildProcess }> {
+  return standInProcess('test/bench/ses-process.ts', 'SES', latencyMs);
+}
+
+async function standInProcess(
+  script: string,
+  name: string,
+  latencyMs: number,
+): Promise<{ port: number; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, '--latency-ms', String(latencyMs)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
-    proc.once('exit', (code) => reject(new Error(`DynamoDB stand-in exited ${code}`)));
+    proc.once('exit', (code) => reject(new Error(`${name} stand-in exited ${code}`)));
   });
   return { port, proc };
 }

@@ -20,7 +20,7 @@ import { PASSWORD } from '../helpers/config.ts';
 import { startRelayChild } from '../helpers/relay-child.ts';
 import { RawSmtp } from '../helpers/smtp.ts';
 import { testCertificate } from '../helpers/stack.ts';
-import { benchConfig, startDynamoProcess } from './backends.ts';
+import { benchConfig, startDynamoProcess, startSesProcess } from './backends.ts';
 import { percentile, type RunResult, runLoad, type Target } from './client.ts';
 import { runConsoleBench } from './console-bench.ts';
 import { cpuMeter, procSeconds } from './cpu.ts';
@@ -322,13 +322,15 @@ async function main(): Promise<void> {
   // copies at once up to ses.sendConcurrency) and one batched write.
   if (ONLY === undefined || ONLY === 'latency') {
     log(`backends at realistic latencies (DynamoDB ${DYNAMO_LATENCY_MS} ms, SES ${SES_LATENCY_MS} ms):`);
+    // Both stand-ins in processes of their own: their work runs beside the relay's, as the
+    // services' does, not queued behind the load generator in this process.
     const slowDynamo = await startDynamoProcess(DYNAMO_LATENCY_MS);
-    children.push(slowDynamo.proc);
-    const slowConfig = await benchConfig(slowDynamo.port, sesPort);
+    const slowSes = await startSesProcess(SES_LATENCY_MS);
+    children.push(slowDynamo.proc, slowSes.proc);
+    const slowConfig = await benchConfig(slowDynamo.port, slowSes.port);
     const slowRelay = await startRelayChild(slowConfig, tls);
     children.push({ kill: () => slowRelay.kill('SIGKILL') });
     const target = { name: 'Fairsend, slow backends', port: slowRelay.ports.starttls, secure: true };
-    ses.latencyMs = SES_LATENCY_MS;
     for (const recipients of [1, 10]) {
       const address = (_n: number, r: number) => `latency${r}@client.example`;
       // Once to make them known contacts (the steady state), then measured.
@@ -350,9 +352,9 @@ async function main(): Promise<void> {
         `  ${recipients} rcpt: DATA→250 p50 ${fmt(percentile(result.latencies, 50))} ms, p99 ${fmt(percentile(result.latencies, 99))} ms; critical path ${critical} ms (p50 ratio ${fmt(percentile(result.latencies, 50) / critical, 2)})${result.errors ? `, ${result.errors} errors (${result.firstError})` : ''}`,
       );
     }
-    ses.latencyMs = 0;
     await slowRelay.kill('SIGKILL');
     slowDynamo.proc.kill();
+    slowSes.proc.kill();
     if (ONLY === 'latency') {
       for (const c of children) await c.kill();
       process.exit(0);
