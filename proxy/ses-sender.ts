@@ -1,7 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { SignatureV4 } from '@smithy/signature-v4';
+import { keepAliveAgent } from '../shared/aws/http.ts';
 import { endpointOptions } from '../shared/aws/local-endpoint.ts';
 import { createSigner } from '../shared/aws/sigv4.ts';
 import type { FairsendConfig } from '../shared/config.ts';
@@ -84,7 +84,7 @@ export class SesV2Sender implements CopySender {
     });
     this.limiter = new RateLimiter(config.maxSendRate);
     // The streamed path: one signer (its signing key cached) and keep-alive connections for every
-    // copy, at most 50 at once (the SDK's default; the send rate is the limiter's to keep).
+    // copy (the send rate is the limiter's to keep).
     this.endpoint = config.endpoint ?? `https://email.${config.region}.amazonaws.com`;
     this.signer = createSigner({
       credentials: () => this.client.config.credentials(),
@@ -92,8 +92,7 @@ export class SesV2Sender implements CopySender {
       service: 'ses',
       sha256: this.client.config.sha256,
     });
-    const agentOptions = { keepAlive: true, maxSockets: 50, maxFreeSockets: 50, scheduling: 'lifo' as const };
-    this.agent = this.endpoint.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.agent = keepAliveAgent(new URL(this.endpoint));
   }
 
   async send(copy: Copy): Promise<string> {

@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
+import { awsErrorType, limitRequestTime } from '../shared/aws/http.ts';
 
 /**
  * SESv2 `SendEmail` with the raw message streamed, for every copy by default
@@ -121,17 +122,16 @@ export async function sendRawStreaming(input: StreamedSend): Promise<string> {
           }
           const status = response.statusCode ?? 0;
           if (status === 200 && body.MessageId) return resolve(body.MessageId);
-          const type = String(response.headers['x-amzn-errortype'] ?? body.__type ?? `Http${status}`)
-            .split(':')[0]!
-            .split('#')
-            .at(-1)!;
+          const type = awsErrorType(response.headers, body, status);
           reject(new SesHttpError(type, body.message ?? body.Message ?? text.slice(0, 300), status));
         });
         response.on('error', (err) => reject(err));
       },
     );
-    request.setTimeout(input.timeoutMs, () =>
-      request.destroy(new SesHttpError('TimeoutError', `no answer in ${input.timeoutMs} ms`, undefined)),
+    limitRequestTime(
+      request,
+      input.timeoutMs,
+      () => new SesHttpError('TimeoutError', `no answer in ${input.timeoutMs} ms`, undefined),
     );
     request.on('error', (err) => reject(err));
     const chunks = bodyChunks(prefix, input.parts, suffix);

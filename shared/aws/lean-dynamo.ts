@@ -16,6 +16,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, ChecksumConstructor, HashConstructor, HttpRequest } from '@smithy/types';
+import { awsErrorType, keepAliveAgent, limitRequestTime } from './http.ts';
 import { createSigner } from './sigv4.ts';
 
 /**
@@ -199,10 +200,7 @@ export class LeanDynamoTransport {
       sha256: options.sha256,
       applyChecksum: false,
     });
-    // Keep-alive: one TLS handshake per connection, not per request. At most 50 requests in
-    // flight, as the SDK's own handler: a burst queues here rather than piling onto DynamoDB.
-    const agentOptions = { keepAlive: true, maxSockets: 50, maxFreeSockets: 50, scheduling: 'lifo' as const };
-    this.agent = this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.agent = keepAliveAgent(this.url);
   }
 
   /** Sends one operation (`GetItem`, `BatchWriteItem`, …) with a DynamoDB-JSON input; resolves to its output. */
@@ -261,22 +259,17 @@ export class LeanDynamoTransport {
               if (status === 200) return reject(serviceError('SerializationException', 'answer is not JSON', 500));
             }
             if (status === 200) return resolve(parsed);
-            const type = String(response.headers['x-amzn-errortype'] ?? parsed.__type ?? `Http${status}`)
-              .split(':')[0]!
-              .split('#')
-              .at(-1)!;
+            const type = awsErrorType(response.headers, parsed, status);
             const message = String(parsed.message ?? parsed.Message ?? (text.slice(0, 300) || `HTTP ${status}`));
             reject(serviceError(type, message, status, response.headers['x-amzn-requestid'] as string | undefined));
           });
         },
       );
-      // From the request's creation, waiting for a connection included (as the SDK's handler):
-      // a DynamoDB that does not answer turns into a TimeoutError in bounded time, queue or not.
-      const timer = setTimeout(
-        () => request.destroy(new TimeoutError(`DynamoDB gave no answer in ${this.options.requestTimeoutMs} ms`)),
+      limitRequestTime(
+        request,
         this.options.requestTimeoutMs,
+        () => new TimeoutError(`DynamoDB gave no answer in ${this.options.requestTimeoutMs} ms`),
       );
-      request.once('close', () => clearTimeout(timer));
       request.on('error', reject);
       request.end(body);
     });
