@@ -6,28 +6,28 @@ import { testConfig } from '../helpers/config.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The DynamoDB stand-in in a child process (test/bench/dynamo-process.ts); resolves once it listens. */
+/** The DynamoDB stand-in in a child process (test/bench/stand-in-process.ts); resolves once it listens. */
 export function startDynamoProcess(latencyMs = 0): Promise<{ port: number; proc: ChildProcess }> {
-  return standInProcess('test/bench/dynamo-process.ts', 'DynamoDB', latencyMs);
+  return standInProcess('dynamodb', latencyMs);
 }
 
-/** The SES stand-in in a child process (test/bench/ses-process.ts); resolves once it listens. */
+/** The SES stand-in in a child process; resolves once it listens. */
 export function startSesProcess(latencyMs = 0): Promise<{ port: number; proc: ChildProcess }> {
-  return standInProcess('test/bench/ses-process.ts', 'SES', latencyMs);
+  return standInProcess('ses', latencyMs);
 }
 
 async function standInProcess(
-  script: string,
-  name: string,
+  service: 'dynamodb' | 'ses',
   latencyMs: number,
 ): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, '--latency-ms', String(latencyMs)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/bench/stand-in-process.ts', '--service', service, '--latency-ms', String(latencyMs)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
-    proc.once('exit', (code) => reject(new Error(`${name} stand-in exited ${code}`)));
+    proc.once('exit', (code) => reject(new Error(`${service} stand-in exited ${code}`)));
   });
   return { port, proc };
 }

@@ -477,7 +477,7 @@ async function main(): Promise<void> {
     '- Load generator: real SMTP sessions over TCP from `test/bench/client.ts` (STARTTLS + AUTH PLAIN, then MAIL, RCPT×n, DATA), in the benchmark process, one message per connection or pooled (persistent) connections. Latency is measured from the end of DATA (the final "." written) to the reply.',
   );
   out(
-    '- Fairsend: the relay (`test/helpers/relay-process.ts`, the local stack without its embedded services) in its own process; DynamoDB is the local stand-in (dynalite behind the SigV4 check DynamoDB makes, `test/bench/dynamo-process.ts`) in another process; SES is the stand-in in the benchmark process, answering at once and keeping nothing, so the figures measure Fairsend, not SES.',
+    '- Fairsend: the relay (`test/helpers/relay-process.ts`, the local stack without its embedded services) in its own process; DynamoDB is the local stand-in (dynalite behind the SigV4 check DynamoDB makes, `test/bench/stand-in-process.ts`) in another process; SES is the stand-in in the benchmark process, answering at once and keeping nothing, so the figures measure Fairsend, not SES.',
   );
   out(
     "- Baselines in the same run, driven by the same client: **smtp-server bare** (same TLS and AUTH steps, accepts any login, discards the message; the framework's ceiling) and **Postfix smtp-sink** (the C ceiling; it speaks neither STARTTLS nor AUTH, so it is driven in plain text, and the ratio to it flatters it).",

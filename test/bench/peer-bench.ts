@@ -53,15 +53,13 @@ export async function runPeerBench(options: {
       maxMessages: 1_000_000,
       body: options.body,
     });
-  const figures = (result: RunResult, recipients: number, copies: number, seconds: number, cpu: number) => ({
+  const figures = (result: RunResult, copies: number, seconds: number, cpu: number): PeerFigures => ({
     accepted: result.messages,
     msgPerSecond: result.messages / result.seconds,
     copiesPerSecond: copies / seconds,
     cpuMsPerCopy: (cpu * 1000) / Math.max(1, copies),
     p50: percentile(result.latencies, 50),
     p99: percentile(result.latencies, 99),
-    ...(result.errors ? { errors: result.errors, firstError: result.firstError } : {}),
-    recipients,
   });
 
   // Every address the load uses is a known contact before the runs: the steady state, where a
@@ -90,7 +88,7 @@ export async function runPeerBench(options: {
       const statsAfter = await relay.stats();
       const copiesF = f.messages * recipients;
       row.fairsend.push({
-        ...figures(f, recipients, copiesF, f.seconds, cpuF),
+        ...figures(f, copiesF, f.seconds, cpuF),
         dynamoPerCopy: (sum(statsAfter.dynamo.requests) - sum(statsBefore.dynamo.requests)) / Math.max(1, copiesF),
       });
 
@@ -103,7 +101,7 @@ export async function runPeerBench(options: {
       const cpuP = postfix.cpu.seconds() - pfBefore;
       const copiesP = postfix.delivered() - deliveredBefore;
       if (!drained) log(`  Postfix's queue still holds ${postfix.queued()} messages after 2 minutes`);
-      row.postfix.push(figures(p, recipients, copiesP, seconds, cpuP));
+      row.postfix.push(figures(p, copiesP, seconds, cpuP));
       const last = (x: PeerFigures) =>
         `${x.msgPerSecond.toFixed(1)} msg/s, ${x.cpuMsPerCopy.toFixed(2)} ms CPU/copy, p50 ${x.p50.toFixed(1)} ms`;
       log(

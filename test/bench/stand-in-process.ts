@@ -1,0 +1,32 @@
+/**
+ * A local stand-in in a process of its own, for the benchmark: `--service dynamodb` (dynalite
+ * behind the SigV4 check) or `--service ses` (keeping no messages). Its CPU is not the relay's,
+ * as the service's is not in AWS, and its work runs beside the relay's instead of queued behind
+ * the load generator. Prints `{"port": N}` when it listens. `--latency-ms N`: no answer sooner
+ * than N ms after a request arrives (the service's round trip).
+ */
+import { parseArgs } from 'node:util';
+import { startDynamoStandIn } from '../../infra/local/dynamodb-stand-in.ts';
+import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
+
+const { values } = parseArgs({
+  options: {
+    service: { type: 'string' },
+    region: { type: 'string', default: 'eu-west-3' },
+    'latency-ms': { type: 'string', default: '0' },
+  },
+});
+const latencyMs = Number(values['latency-ms']);
+if (!['dynamodb', 'ses'].includes(values.service ?? '') || !Number.isFinite(latencyMs) || latencyMs < 0) {
+  process.stderr.write('usage: stand-in-process.ts --service dynamodb|ses [--region R] [--latency-ms N]\n');
+  process.exit(2);
+}
+let port: number;
+if (values.service === 'dynamodb') {
+  port = (await startDynamoStandIn({ region: values.region!, latencyMs })).port;
+} else {
+  const ses = new SesStandIn(undefined, { keepMessages: false, region: values.region! });
+  ses.latencyMs = latencyMs;
+  port = (await ses.listen()).port;
+}
+process.stdout.write(`${JSON.stringify({ port })}\n`);
