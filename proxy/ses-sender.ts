@@ -1,9 +1,8 @@
 import type http from 'node:http';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import type { SignatureV4 } from '@smithy/signature-v4';
 import { keepAliveAgent } from '../shared/aws/http.ts';
 import { endpointOptions } from '../shared/aws/local-endpoint.ts';
-import { createSigner } from '../shared/aws/sigv4.ts';
+import { createSigner, type RequestSigner } from '../shared/aws/sigv4.ts';
 import type { FairsendConfig } from '../shared/config.ts';
 import { describeCause, SesPermanentError, SesTemporaryError } from '../shared/errors.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -61,7 +60,7 @@ export function tagValue(value: string): string {
 export class SesV2Sender implements CopySender {
   private readonly client: SESv2Client;
   private readonly limiter: RateLimiter;
-  private readonly signer: SignatureV4;
+  private readonly signer: RequestSigner;
   private readonly agent: http.Agent;
   private readonly endpoint: string;
 
@@ -90,7 +89,6 @@ export class SesV2Sender implements CopySender {
       credentials: () => this.client.config.credentials(),
       region: config.region,
       service: 'ses',
-      sha256: this.client.config.sha256,
     });
     this.agent = keepAliveAgent(new URL(this.endpoint));
   }

@@ -3,7 +3,8 @@ import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
-import { STREAMED_USER_AGENT } from '../../proxy/ses-stream.ts';
+import { SesV2Sender } from '../../proxy/ses-sender.ts';
+import { ONE_WRITE_BYTES, STREAMED_USER_AGENT } from '../../proxy/ses-stream.ts';
 import { testConfig } from '../helpers/config.ts';
 import { sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
@@ -97,5 +98,50 @@ describe('streamed SendEmail for large copies', () => {
     expect(smtpErrorOf(error).response).toMatch(
       /^554 5\.7\.1 SES refused the message \(0 of 1 copies sent\)\. <frank@client\.example>: MessageRejected: Email address is not verified/,
     );
+  });
+
+  it('sends copies whole up to ONE_WRITE_BYTES and in slices above, byte for byte, in several parts', async () => {
+    const sender = new SesV2Sender({ ...stack.config.ses, streamAboveBytes: 0 });
+    try {
+      // Part sizes that are not multiples of 3: the base64 of the parts is not the parts' base64s joined.
+      for (const size of [ONE_WRITE_BYTES - 1, ONE_WRITE_BYTES + 2]) {
+        stack.ses!.clear();
+        const body = Buffer.from(Array.from({ length: size }, (_, i) => 0x41 + (i % 26)));
+        const parts = [Buffer.from('Subject: taille\r\n\r\n'), body.subarray(0, 1001), body.subarray(1001)];
+        await sender.send({
+          recipient: 'bob@client.example',
+          from: 'alice@acme.example',
+          parts,
+          tags: { controller: 'acme' },
+        });
+        expect(sha(stack.ses!.messages[0]!.raw)).toBe(sha(Buffer.concat(parts)));
+      }
+    } finally {
+      sender.destroy();
+    }
+  });
+
+  it('sends non-ASCII addresses as JSON escapes: the declared length is the bytes sent (it hung before)', async () => {
+    const sender = new SesV2Sender({
+      ...stack.config.ses,
+      streamAboveBytes: 0,
+      requestTimeoutMs: 2000,
+      retryDeadlineMs: 2000,
+    });
+    try {
+      const id = await sender.send({
+        recipient: 'josé@client.example',
+        from: 'Zoë <zoë@acme.example>',
+        parts: [Buffer.from('Subject: accents\r\n\r\nBonjour.\r\n')],
+        tags: { controller: 'acme' },
+      });
+      expect(id).toBeTruthy();
+      expect(stack.ses!.messages[0]).toMatchObject({
+        from: 'Zoë <zoë@acme.example>',
+        destination: ['josé@client.example'],
+      });
+    } finally {
+      sender.destroy();
+    }
   });
 });

@@ -1,4 +1,3 @@
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { SigV4Verifier } from '../../infra/local/sigv4-verifier.ts';
 import { signRequest } from '../../shared/aws/sigv4.ts';
@@ -86,9 +85,6 @@ const VECTORS: Vector[] = [
   },
 ];
 
-/** The hash class the SDK's SESv2 client signs with: what Fairsend's streamed path must use too. */
-const sdkSha256 = new SESv2Client({ region: 'us-east-1' }).config.sha256;
-
 function received(vector: Vector, authorization: string, body = vector.body) {
   const rawHeaders = ['Host', 'example.amazonaws.com', 'X-Amz-Date', '20150830T123600Z'];
   for (const [name, value] of Object.entries(vector.headers)) rawHeaders.push(name, value);
@@ -107,12 +103,9 @@ describe("Fairsend's own SigV4 signing (the streamed SendEmail path)", () => {
           credentials: SUITE.credentials,
           region: SUITE.region,
           service: SUITE.service,
-          sha256: sdkSha256,
-          applyChecksum: false,
         },
         {
           method: vector.method,
-          protocol: 'https:',
           hostname: 'example.amazonaws.com',
           path: vector.path,
           query: vector.query ?? {},
