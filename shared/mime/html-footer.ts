@@ -138,9 +138,20 @@ function footerBlock(footerHtml: string, width: number | undefined, centred: boo
   ].join('\r\n');
 }
 
-export function placeFooter(html: string, placement: FooterPlacement, footerHtml: string): string {
+/**
+ * The HTML before the footer, the same in every copy. At body level (no closers) it ends with a
+ * line break, a whitespace text node there that shows nothing: the QP encoding of a part is
+ * line by line, so the whole prefix is then encoded once per message (PrefixEncoder), where a
+ * long last line (HTML is often one) would be encoded again for every copy.
+ */
+export function htmlBeforeFooter(html: string, placement: FooterPlacement): string {
   const before = html.slice(0, placement.at);
-  const gap = placement.at === html.length && !html.endsWith('\n') ? '\r\n' : '';
+  return placement.closers === '' && before !== '' && !before.endsWith('\n') ? `${before}\r\n` : before;
+}
+
+export function placeFooter(html: string, placement: FooterPlacement, footerHtml: string): string {
+  const before = htmlBeforeFooter(html, placement);
+  const gap = placement.at === html.length && !before.endsWith('\n') ? '\r\n' : '';
   return `${before}${placement.closers}${gap}${footerBlock(footerHtml, placement.width, placement.centred)}\r\n${html.slice(placement.at)}`;
 }
 

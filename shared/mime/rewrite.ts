@@ -3,7 +3,7 @@ import { Headers, type MimeNode, Splitter } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
 import { isDirectiveHeader } from '../directives.ts';
 import type { RenderedFooter } from '../footer.ts';
-import { declareUtf8, type FooterPlacement, footerPlacement, placeFooter } from './html-footer.ts';
+import { declareUtf8, type FooterPlacement, footerPlacement, htmlBeforeFooter, placeFooter } from './html-footer.ts';
 import { isListUnsubscribeHeader } from './list-unsubscribe.ts';
 import { decodeCharset, decodeTransfer, knownCharset, PrefixEncoder } from './text-codec.ts';
 
@@ -262,6 +262,9 @@ export function renderCopy(template: MessageTemplate, footer: RenderedFooter, ex
   return Buffer.concat(renderCopyParts(template, footer, extraHeaders));
 }
 
+/** A text part's text, ending with a line break, before the blank line and the footer. */
+const textBeforeFooter = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}\r\n`);
+
 /** The same copy as parts: the template's shared Buffers and this recipient's own, never joined. */
 export function renderCopyParts(template: MessageTemplate, footer: RenderedFooter, extraHeaders: string): Buffer[] {
   const parts: Buffer[] = [Buffer.from(extraHeaders, 'utf8'), template.rootHeaders];
@@ -275,10 +278,11 @@ export function renderCopyParts(template: MessageTemplate, footer: RenderedFoote
         ? placeFooter(segment.text, segment.placement!, footer.html)
         : segment.text === ''
           ? `${footer.text}\r\n`
-          : `${segment.text}${segment.text.endsWith('\n') ? '' : '\r\n'}\r\n${footer.text}\r\n`;
-    // What comes before the footer is the same for every copy: encoded once (PrefixEncoder).
+          : `${textBeforeFooter(segment.text)}\r\n${footer.text}\r\n`;
+    // What comes before the footer is the same for every copy, and ends with a line break:
+    // encoded once (PrefixEncoder).
     segment.encoder ??= new PrefixEncoder(
-      segment.kind === 'html' ? segment.text.slice(0, segment.placement!.at) : segment.text,
+      segment.kind === 'html' ? htmlBeforeFooter(segment.text, segment.placement!) : textBeforeFooter(segment.text),
       segment.encoding,
     );
     parts.push(segment.headers, ...segment.encoder.encode(text));

@@ -137,8 +137,37 @@ export class PrefixEncoder {
       if (tail.length === 0) return [this.head.subarray(0, Math.max(0, this.head.length - 2)), EMPTY];
       return [this.head, base64Lines(tail)];
     }
-    return [this.head, encodeText(text.slice(this.cut), this.encoding)];
+    return [this.head, encodeQpLines(text.slice(this.cut))];
   }
+}
+
+/**
+ * The QP encodings of lines met lately. What follows a part's shared prefix is mostly the footer,
+ * whose lines recur in every copy of a message and in every message of the same company; only
+ * the lines with the recipient's link or data source differ. Bounded: emptied when full.
+ */
+const qpLines = new Map<string, Buffer>();
+const QP_LINES_MAX = 2048;
+const QP_LINE_CACHED_CHARS = 1024;
+
+/** `encodeText(text, 'quoted-printable')`, line by line (QP is line-local once line ends are CRLF), through `qpLines`. */
+export function encodeQpLines(text: string): Buffer {
+  const lines = text.split(/\r?\n/);
+  const out: Buffer[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (i > 0) out.push(CRLF);
+    if (line === '') continue;
+    let encoded = qpLines.get(line);
+    if (!encoded) {
+      encoded = encodeText(line, 'quoted-printable');
+      if (line.length <= QP_LINE_CACHED_CHARS) {
+        if (qpLines.size >= QP_LINES_MAX) qpLines.clear();
+        qpLines.set(line, encoded);
+      }
+    }
+    out.push(encoded);
+  }
+  return Buffer.concat(out);
 }
 
 const CRLF = Buffer.from('\r\n');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeText, PrefixEncoder } from '../../shared/mime/text-codec.ts';
+import { encodeQpLines, encodeText, PrefixEncoder } from '../../shared/mime/text-codec.ts';
 
 /**
  * Each copy's text part is its prefix (the same for every copy) and its footer: PrefixEncoder
@@ -60,5 +60,23 @@ describe('PrefixEncoder', () => {
     const encoded = encodeText(`${'a'.repeat(100)}\n${'b'.repeat(10)}`, 'quoted-printable').toString('latin1');
     for (const line of encoded.split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
     expect(encoded).toBe(`${'a'.repeat(75)}=\r\n${'a'.repeat(25)}\r\n${'b'.repeat(10)}`);
+  });
+
+  it('encodes per line through its cache exactly as the whole text, hits, misses and a full cache alike', () => {
+    const texts = [
+      ...footers,
+      ...prefixes,
+      '--boundary-looking line\r\n- one hyphen\r\ntrailing tab\t\r\n\r\n\r\n',
+      `${'é'.repeat(600)}\r\n${'x'.repeat(1500)}\r\nshort`,
+      // More distinct lines than the cache holds: it empties and fills again.
+      Array.from({ length: 3000 }, (_, i) => `ligne ${i} — ${'=-'.repeat(i % 50)} `).join('\n'),
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const text of texts) {
+        expect(encodeQpLines(text).toString('latin1'), JSON.stringify(text.slice(0, 80))).toBe(
+          encodeText(text, 'quoted-printable').toString('latin1'),
+        );
+      }
+    }
   });
 });

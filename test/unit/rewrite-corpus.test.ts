@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderFooter } from '../../shared/footer.ts';
-import { buildTemplate, renderCopy } from '../../shared/mime/rewrite.ts';
+import { buildTemplate, renderCopy, renderCopyParts } from '../../shared/mime/rewrite.ts';
 import { corpus, type Shape } from '../corpus/shapes.ts';
 import { testConfig } from '../helpers/config.ts';
 
@@ -53,6 +53,26 @@ describe('the rewrite corpus', () => {
       if (problems.length > 0) failures.push(`${shape.name}:\n  ${problems.join('\n  ')}`);
     }
     expect(failures).toEqual([]);
+  });
+
+  it('encodes only the footer per copy, also after HTML and text written as one long line', async () => {
+    const long = `${'<span>Notre offre, ligne très longue, sans retour à la ligne. </span>'.repeat(400)}`;
+    const raw = Buffer.from(
+      `From: alice@acme.example\r\nTo: bob@client.example\r\nSubject: Offre\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${'Texte sur une seule ligne. '.repeat(400)}\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>${long}</body></html>\r\n--b--\r\n`,
+    );
+    const built = await buildTemplate(raw, { hostname: 'x' });
+    if (!built.ok) throw new Error(built.reason);
+    const a = renderCopyParts(built.template, footerFor('k2.AAA-bob'), '');
+    const b = renderCopyParts(built.template, footerFor('k2.BBB-carol'), '');
+    // Bytes that are not a Buffer both copies share: what was encoded for this copy alone.
+    const own = a.filter((part) => !b.includes(part)).reduce((n, part) => n + part.length, 0);
+    expect(own).toBeLessThan(8000);
+    expect(raw.length).toBeGreaterThan(30_000);
+    const parsed = await simpleParser(Buffer.concat(a));
+    expect(squash(String(parsed.html))).toContain(squash(long));
+    expect(parsed.html).toContain('k2.AAA-bob');
+    expect(parsed.text).toContain('Texte sur une seule ligne. Texte');
+    expect(parsed.text).toContain('k2.AAA-bob');
   });
 
   it('gives each recipient their own link while sharing everything else', async () => {
