@@ -381,18 +381,101 @@ type Answers<R extends readonly ReadRequest<unknown>[]> = {
   [K in keyof R]: R[K] extends ReadRequest<infer T> ? T : never;
 };
 
+/** The reads waiting for the next flush, per client (see `batchRead`). */
+interface WaitingRead {
+  requests: readonly ReadRequest<unknown>[];
+  resolve(answers: unknown[]): void;
+  reject(err: unknown): void;
+}
+const waitingReads = new WeakMap<DynamoDBDocumentClient, WaitingRead[]>();
+const BATCH_GET_KEYS = 100;
+
 /**
  * Strongly consistent BatchGetItem across tables: keys deduplicated, 100 a call (DynamoDB's
  * limit), unprocessed keys retried a few times; throws rather than answer with part of it.
+ *
+ * Reads asked for in the same turn of the event loop go out together (up to 100 keys a call):
+ * the RCPT checks and DATA reads of concurrent SMTP sessions share a BatchGetItem where each
+ * would have sent its own (the performance issue: fewer requests, less CPU a copy). Nothing waits
+ * for more: the flush runs as soon as the current turn ends. Each caller gets its own answers or
+ * the batch's error (fail closed as before); a batch DynamoDB refuses as invalid is read again
+ * caller by caller, so one session's bad key cannot fail the others'.
  */
-export async function batchRead<const R extends readonly ReadRequest<unknown>[]>(
+export function batchRead<const R extends readonly ReadRequest<unknown>[]>(
   db: DynamoDBDocumentClient,
   requests: R,
 ): Promise<Answers<R>> {
-  const id = (table: string, key: { pk: unknown; sk: unknown }) => `${table}\0${String(key.pk)}\0${String(key.sk)}`;
+  return new Promise<unknown[]>((resolve, reject) => {
+    let queue = waitingReads.get(db);
+    if (!queue) {
+      queue = [];
+      waitingReads.set(db, queue);
+      setImmediate(() => void flushReads(db));
+    }
+    queue.push({ requests, resolve, reject });
+  }) as Promise<Answers<R>>;
+}
+
+async function flushReads(db: DynamoDBDocumentClient): Promise<void> {
+  const queue = waitingReads.get(db) ?? [];
+  waitingReads.delete(db);
+  const groups: WaitingRead[][] = [];
+  let keys = BATCH_GET_KEYS;
+  for (const waiting of queue) {
+    const n = waiting.requests.reduce((sum, r) => sum + r.keys.length, 0);
+    if (keys + n > BATCH_GET_KEYS) {
+      groups.push([]);
+      keys = 0;
+    }
+    groups.at(-1)!.push(waiting);
+    keys += n;
+  }
+  const answer = (waiting: WaitingRead, found: Map<string, Record<string, unknown>>) => {
+    try {
+      waiting.resolve(answers(waiting.requests, found));
+    } catch (err) {
+      waiting.reject(err);
+    }
+  };
+  const alone = (waiting: WaitingRead) =>
+    readItems(db, waiting.requests).then((found) => answer(waiting, found), waiting.reject);
+  await Promise.all(
+    groups.map(async (group) => {
+      if (group.length === 1) return alone(group[0]!);
+      let found: Map<string, Record<string, unknown>>;
+      try {
+        found = await readItems(
+          db,
+          group.flatMap((w) => w.requests),
+        );
+      } catch (err) {
+        if ((err as { name?: string }).name === 'ValidationException') return Promise.all(group.map(alone));
+        for (const waiting of group) waiting.reject(err);
+        return;
+      }
+      for (const waiting of group) answer(waiting, found);
+    }),
+  );
+}
+
+const itemId = (table: string, key: { pk: unknown; sk: unknown }) => `${table}\0${String(key.pk)}\0${String(key.sk)}`;
+
+function answers(requests: readonly ReadRequest<unknown>[], found: Map<string, Record<string, unknown>>): unknown[] {
+  return requests.map((request) =>
+    request.parse(
+      request.keys.map((key) => found.get(itemId(request.table, key))).filter((item) => item !== undefined),
+    ),
+  );
+}
+
+/** Every item of the requests' keys, by `itemId`. */
+async function readItems(
+  db: DynamoDBDocumentClient,
+  requests: readonly ReadRequest<unknown>[],
+): Promise<Map<string, Record<string, unknown>>> {
   const wanted = new Map<string, { table: string; key: { pk: string; sk: string } }>();
   for (const request of requests)
-    for (const key of request.keys) wanted.set(id(request.table, key), { table: request.table, key });
+    for (const key of request.keys) wanted.set(itemId(request.table, key), { table: request.table, key });
   const found = new Map<string, Record<string, unknown>>();
   let pending = [...wanted.values()];
   for (let attempt = 0; pending.length > 0; attempt++) {
@@ -406,7 +489,7 @@ export async function batchRead<const R extends readonly ReadRequest<unknown>[]>
       }
       const out: BatchGetCommandOutput = await db.send(new BatchGetCommand({ RequestItems }));
       for (const [table, items] of Object.entries(out.Responses ?? {})) {
-        for (const item of items) found.set(id(table, item as { pk: unknown; sk: unknown }), item);
+        for (const item of items) found.set(itemId(table, item as { pk: unknown; sk: unknown }), item);
       }
       for (const [table, unprocessed] of Object.entries(out.UnprocessedKeys ?? {})) {
         for (const key of unprocessed.Keys ?? []) next.push({ table, key: key as { pk: string; sk: string } });
@@ -414,7 +497,5 @@ export async function batchRead<const R extends readonly ReadRequest<unknown>[]>
     }
     pending = next;
   }
-  return requests.map((request) =>
-    request.parse(request.keys.map((key) => found.get(id(request.table, key))).filter((item) => item !== undefined)),
-  ) as Answers<R>;
+  return found;
 }
