@@ -263,15 +263,108 @@ export function deleteAll(
   );
 }
 
-async function batchWrite(
+/** The writes waiting for the next flush, per client and table (see `batchWrite`). */
+interface WaitingWrite {
+  requests: unknown[];
+  what: string;
+  unit: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+const waitingWrites = new WeakMap<DynamoDBDocumentClient, Map<string, WaitingWrite[]>>();
+const BATCH_WRITE_ITEMS = 25;
+
+/**
+ * Puts and deletes, 25 to a BatchWriteItem. Like `batchRead`, the writes asked for in the same
+ * turn of the event loop go out together: the send-log records of concurrent sessions' copies
+ * share requests. A caller's writes are never split across groups unless they are more than 25,
+ * no key appears twice in a request (DynamoDB refuses that), and a caller learns its writes are
+ * done only when every one of them is. A group DynamoDB refuses as invalid is written again
+ * caller by caller, so one session's bad item cannot fail the others' writes.
+ */
+function batchWrite(
   client: DynamoDBDocumentClient,
   table: string,
   all: unknown[],
   what: string,
   unit: string,
 ): Promise<void> {
-  for (let i = 0; i < all.length; i += 25) {
-    let requests: unknown[] | undefined = all.slice(i, i + 25);
+  if (all.length === 0) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    let tables = waitingWrites.get(client);
+    if (!tables) {
+      const flushing = new Map<string, WaitingWrite[]>();
+      tables = flushing;
+      waitingWrites.set(client, flushing);
+      setImmediate(() => {
+        waitingWrites.delete(client);
+        for (const [name, queue] of flushing) void flushWrites(client, name, queue);
+      });
+    }
+    let queue = tables.get(table);
+    if (!queue) {
+      queue = [];
+      tables.set(table, queue);
+    }
+    queue.push({ requests: all, what, unit, resolve, reject });
+  });
+}
+
+const writeKey = (request: unknown) => {
+  const r = request as {
+    PutRequest?: { Item: { pk?: unknown; sk?: unknown } };
+    DeleteRequest?: { Key: { pk?: unknown; sk?: unknown } };
+  };
+  const key = r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {};
+  return `${String(key.pk)}\0${String(key.sk)}`;
+};
+
+async function flushWrites(client: DynamoDBDocumentClient, table: string, queue: WaitingWrite[]): Promise<void> {
+  const groups: WaitingWrite[][] = [];
+  let size = BATCH_WRITE_ITEMS;
+  let keys = new Set<string>();
+  for (const waiting of queue) {
+    const own = waiting.requests.map(writeKey);
+    if (size + own.length > BATCH_WRITE_ITEMS || own.some((k) => keys.has(k))) {
+      groups.push([]);
+      size = 0;
+      keys = new Set();
+    }
+    groups.at(-1)!.push(waiting);
+    size += own.length;
+    for (const k of own) keys.add(k);
+  }
+  const alone = (w: WaitingWrite) => writeItems(client, table, w.requests, w.what, w.unit).then(w.resolve, w.reject);
+  await Promise.all(
+    groups.map(async (group) => {
+      if (group.length === 1) return alone(group[0]!);
+      try {
+        await writeItems(
+          client,
+          table,
+          group.flatMap((w) => w.requests),
+          group[0]!.what,
+          group[0]!.unit,
+        );
+      } catch (err) {
+        if ((err as { name?: string }).name === 'ValidationException') return Promise.all(group.map(alone));
+        for (const waiting of group) waiting.reject(err);
+        return;
+      }
+      for (const waiting of group) waiting.resolve();
+    }),
+  );
+}
+
+async function writeItems(
+  client: DynamoDBDocumentClient,
+  table: string,
+  all: unknown[],
+  what: string,
+  unit: string,
+): Promise<void> {
+  for (let i = 0; i < all.length; i += BATCH_WRITE_ITEMS) {
+    let requests: unknown[] | undefined = all.slice(i, i + BATCH_WRITE_ITEMS);
     for (let attempt = 0; requests && requests.length > 0; attempt++) {
       if (attempt > 5) throw incompleteBatch(what, unit);
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));

@@ -8,6 +8,7 @@ import {
   DynamoUsage,
   ensureTables,
   type ReadRequest,
+  writeAll,
 } from '../../shared/stores/dynamo.ts';
 import { testConfig } from '../helpers/config.ts';
 
@@ -46,11 +47,14 @@ afterAll(async () => {
   await standIn?.close();
 });
 let before = 0;
+let writesBefore = 0;
 beforeEach(() => {
   before = usage.requests.BatchGetItemCommand ?? 0;
+  writesBefore = usage.requests.BatchWriteItemCommand ?? 0;
 });
-/** BatchGetItem requests sent since the test began. */
+/** BatchGetItem and BatchWriteItem requests sent since the test began. */
 const batchGets = () => (usage.requests.BatchGetItemCommand ?? 0) - before;
+const batchWrites = () => (usage.requests.BatchWriteItemCommand ?? 0) - writesBefore;
 
 /** A read of the items n…n+count-1 (and one key that does not exist), answering their numbers. */
 const read = (n: number, count = 3): ReadRequest<number[]> => ({
@@ -109,5 +113,44 @@ describe('batchRead across concurrent callers', () => {
   it('does not hold a read back for company: reads one after another each go at once', async () => {
     for (let c = 0; c < 3; c++) expect(await batchRead(db, [read(c * 3)])).toEqual([expected(c * 3)]);
     expect(batchGets()).toBe(3);
+  });
+});
+
+describe('writeAll across concurrent callers', () => {
+  const items = (caller: number, count = 3) =>
+    Array.from({ length: count }, (_, i) => ({ pk: 'write#acme', sk: `c${caller}-${i}`, n: caller * 10 + i }));
+  const stored = async (caller: number, count = 3) =>
+    (
+      await batchRead(db, [
+        {
+          table,
+          keys: items(caller, count).map(({ pk, sk }) => ({ pk, sk })),
+          parse: (found) => found.map((item) => item.n as number).sort((a, b) => a - b),
+        },
+      ])
+    )[0];
+
+  it('packs 20 callers of 3 items into 3 requests of at most 25, none split, all written', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, c) => writeAll(db, table, items(c))));
+    expect(batchWrites()).toBe(3);
+    for (let c = 0; c < 20; c++) expect(await stored(c)).toEqual([c * 10, c * 10 + 1, c * 10 + 2]);
+  });
+
+  it('never puts one key twice in a request: two callers writing the same item both succeed', async () => {
+    const same = [{ pk: 'write#acme', sk: 'same', n: 1 }];
+    await Promise.all([writeAll(db, table, same), writeAll(db, table, [{ ...same[0]!, n: 2 }])]);
+    expect(batchWrites()).toBe(2);
+  });
+
+  it('fails only the caller whose item DynamoDB refuses; the others are written', async () => {
+    const outcomes = await Promise.allSettled([
+      writeAll(db, table, items(100)),
+      writeAll(db, table, [{ pk: 'write#acme', sk: '' }]),
+      writeAll(db, table, items(101)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[1]).toMatchObject({ reason: { name: 'ValidationException' } });
+    expect(await stored(100)).toEqual([1000, 1001, 1002]);
+    expect(await stored(101)).toEqual([1010, 1011, 1012]);
   });
 });
