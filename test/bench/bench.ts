@@ -555,7 +555,7 @@ async function main(): Promise<void> {
   out();
   if (cpu.wall) {
     out(
-      `CPU used during these runs (${fmt(cpu.wall!, 0)} s of wall time, 2 cores = ${fmt(2 * cpu.wall!, 0)} CPU-seconds available, shared by all the servers measured in turn): load generator and SES stand-in ${fmt(cpu.bench!, 0)} s, dynalite ${fmt(cpu.dynalite!, 0)} s, the Fairsend relay ${fmt(cpu.relay!, 0)} s. Where the time goes: every Fairsend message waits on at least four sequential DynamoDB round trips (the opposition check at RCPT, the contacts and idempotency reads, the send-log write after SES), about 4 ms each against dynalite here, plus an SES call per recipient, where the baselines do no I/O at all; that sets the single-connection latency. At higher concurrency the relay's own CPU (TLS, building and signing AWS requests, the MIME work) and dynalite compete for the same two cores.`,
+      `CPU used during these runs (${fmt(cpu.wall!, 0)} s of wall time, 2 cores = ${fmt(2 * cpu.wall!, 0)} CPU-seconds available, shared by all the servers measured in turn): load generator and SES stand-in ${fmt(cpu.bench!, 0)} s, dynalite ${fmt(cpu.dynalite!, 0)} s, the Fairsend relay ${fmt(cpu.relay!, 0)} s. Where the time goes: every Fairsend message waits on three sequential DynamoDB round trips (the opposition check at RCPT, the batched read at DATA of contacts, copies already sent and the opposition re-check, the send-log write after SES), a few ms each against dynalite here, and the SES calls between them, where the baselines do no I/O at all; that sets the single-connection latency. At higher concurrency the relay's own CPU (TLS, building and signing AWS requests, the MIME work) and dynalite compete for the same two cores.`,
     );
     out();
   }
