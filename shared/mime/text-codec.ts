@@ -147,7 +147,7 @@ export class PrefixEncoder {
  * the lines with the recipient's link or data source differ. Bounded: emptied when full.
  */
 const qpLines = new Map<string, Buffer>();
-const QP_LINES_MAX = 2048;
+const QP_LINES_MAX = 512;
 const QP_LINE_CACHED_CHARS = 1024;
 
 /** `encodeText(text, 'quoted-printable')`, line by line (QP is line-local once line ends are CRLF), through `qpLines`. */
