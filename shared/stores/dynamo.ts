@@ -320,39 +320,19 @@ const writeKey = (request: unknown) => {
 };
 
 async function flushWrites(client: DynamoDBDocumentClient, table: string, queue: WaitingWrite[]): Promise<void> {
-  const groups: WaitingWrite[][] = [];
-  let size = BATCH_WRITE_ITEMS;
-  let keys = new Set<string>();
-  for (const waiting of queue) {
-    const own = waiting.requests.map(writeKey);
-    if (size + own.length > BATCH_WRITE_ITEMS || own.some((k) => keys.has(k))) {
-      groups.push([]);
-      size = 0;
-      keys = new Set();
-    }
-    groups.at(-1)!.push(waiting);
-    size += own.length;
-    for (const k of own) keys.add(k);
-  }
-  const alone = (w: WaitingWrite) => writeItems(client, table, w.requests, w.what, w.unit).then(w.resolve, w.reject);
-  await Promise.all(
-    groups.map(async (group) => {
-      if (group.length === 1) return alone(group[0]!);
-      try {
-        await writeItems(
-          client,
-          table,
+  const write = (requests: unknown[], w: WaitingWrite) => writeItems(client, table, requests, w.what, w.unit);
+  await sendGroups(
+    packGroups(queue, BATCH_WRITE_ITEMS, (w) => w.requests.map(writeKey), true),
+    {
+      together: async (group) => {
+        await write(
           group.flatMap((w) => w.requests),
-          group[0]!.what,
-          group[0]!.unit,
+          group[0]!,
         );
-      } catch (err) {
-        if ((err as { name?: string }).name === 'ValidationException') return Promise.all(group.map(alone));
-        for (const waiting of group) waiting.reject(err);
-        return;
-      }
-      for (const waiting of group) waiting.resolve();
-    }),
+        for (const waiting of group) waiting.resolve();
+      },
+      alone: (waiting) => write(waiting.requests, waiting).then(waiting.resolve),
+    },
   );
 }
 
@@ -512,17 +492,7 @@ export function batchRead<const R extends readonly ReadRequest<unknown>[]>(
 async function flushReads(db: DynamoDBDocumentClient): Promise<void> {
   const queue = waitingReads.get(db) ?? [];
   waitingReads.delete(db);
-  const groups: WaitingRead[][] = [];
-  let keys = BATCH_GET_KEYS;
-  for (const waiting of queue) {
-    const n = waiting.requests.reduce((sum, r) => sum + r.keys.length, 0);
-    if (keys + n > BATCH_GET_KEYS) {
-      groups.push([]);
-      keys = 0;
-    }
-    groups.at(-1)!.push(waiting);
-    keys += n;
-  }
+  const keysOf = (w: WaitingRead) => w.requests.flatMap((r) => r.keys.map((key) => itemId(r.table, key)));
   const answer = (waiting: WaitingRead, found: Map<string, Record<string, unknown>>) => {
     try {
       waiting.resolve(answers(waiting.requests, found));
@@ -530,23 +500,59 @@ async function flushReads(db: DynamoDBDocumentClient): Promise<void> {
       waiting.reject(err);
     }
   };
-  const alone = (waiting: WaitingRead) =>
-    readItems(db, waiting.requests).then((found) => answer(waiting, found), waiting.reject);
+  await sendGroups(packGroups(queue, BATCH_GET_KEYS, keysOf, false), {
+    together: async (group) => {
+      const found = await readItems(
+        db,
+        group.flatMap((w) => w.requests),
+      );
+      for (const waiting of group) answer(waiting, found);
+    },
+    alone: (waiting) => readItems(db, waiting.requests).then((found) => answer(waiting, found)),
+  });
+}
+
+/**
+ * Callers gathered in one turn, packed whole and in order into groups of at most `capacity` keys
+ * (a caller with more is a group of its own); with `distinct`, no key twice in a group.
+ */
+function packGroups<W>(queue: W[], capacity: number, keysOf: (w: W) => string[], distinct: boolean): W[][] {
+  const groups: W[][] = [];
+  let size = capacity;
+  let keys = new Set<string>();
+  for (const waiting of queue) {
+    const own = keysOf(waiting);
+    if (size + own.length > capacity || (distinct && own.some((k) => keys.has(k)))) {
+      groups.push([]);
+      size = 0;
+      keys = new Set();
+    }
+    groups.at(-1)!.push(waiting);
+    size += own.length;
+    if (distinct) for (const k of own) keys.add(k);
+  }
+  return groups;
+}
+
+/**
+ * Each group as one call (`together`), a lone caller `alone`. A group DynamoDB refuses as invalid
+ * is sent again caller by caller, so one session's bad key cannot fail the others'; any other
+ * error fails every caller of the group, as it would have failed each of them.
+ */
+async function sendGroups<W extends { reject(err: unknown): void }>(
+  groups: W[][],
+  send: { together(group: W[]): Promise<void>; alone(waiting: W): Promise<void> },
+): Promise<void> {
+  const alone = (waiting: W) => send.alone(waiting).catch(waiting.reject);
   await Promise.all(
     groups.map(async (group) => {
       if (group.length === 1) return alone(group[0]!);
-      let found: Map<string, Record<string, unknown>>;
       try {
-        found = await readItems(
-          db,
-          group.flatMap((w) => w.requests),
-        );
+        await send.together(group);
       } catch (err) {
         if ((err as { name?: string }).name === 'ValidationException') return Promise.all(group.map(alone));
         for (const waiting of group) waiting.reject(err);
-        return;
       }
-      for (const waiting of group) answer(waiting, found);
     }),
   );
 }

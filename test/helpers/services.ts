@@ -1,7 +1,9 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoStandIn } from '../../infra/local/dynamodb-stand-in.ts';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
-import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
+import { createDynamoClient, type DynamoUsage, ensureTables } from '../../shared/stores/dynamo.ts';
+import { testConfig } from './config.ts';
 
 /** DynamoDB (dynalite) and the SES stand-in in this process, for a relay running in another. */
 export interface Services {
@@ -28,6 +30,27 @@ export async function startServices(base: FairsendConfig, options: { keepMessage
     stop: async () => {
       await ses.close();
       await dynamo.close();
+    },
+  };
+}
+
+/** The signature-checking DynamoDB stand-in with Fairsend's tables, and a client on it (counting its requests in `usage`). */
+export async function startDynamoWithTables(usage?: DynamoUsage): Promise<{
+  config: FairsendConfig['dynamodb'];
+  db: DynamoDBDocumentClient;
+  stop(): Promise<void>;
+}> {
+  const base = (await testConfig()).dynamodb;
+  const standIn = await startDynamoStandIn({ region: base.region });
+  const config = { ...base, endpoint: standIn.endpoint };
+  const db = createDynamoClient(config, usage);
+  await ensureTables(db, config.tables);
+  return {
+    config,
+    db,
+    stop: async () => {
+      db.destroy();
+      await standIn.close();
     },
   };
 }

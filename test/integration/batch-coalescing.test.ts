@@ -1,34 +1,23 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DynamoStandIn, startDynamoStandIn } from '../../infra/local/dynamodb-stand-in.ts';
-import {
-  batchRead,
-  createDynamoClient,
-  DynamoUsage,
-  ensureTables,
-  type ReadRequest,
-  writeAll,
-} from '../../shared/stores/dynamo.ts';
-import { testConfig } from '../helpers/config.ts';
+import { batchRead, DynamoUsage, type ReadRequest, writeAll } from '../../shared/stores/dynamo.ts';
+import { startDynamoWithTables } from '../helpers/services.ts';
 
 /**
  * `batchRead` calls made in the same turn of the event loop (concurrent SMTP sessions' RCPT checks
  * and DATA reads) share BatchGetItem requests, against the signature-checking DynamoDB stand-in:
  * fewer requests, each caller its own answer, and one caller's invalid key fails only that caller.
  */
-let standIn: DynamoStandIn;
+let dynamo: Awaited<ReturnType<typeof startDynamoWithTables>>;
 let db: DynamoDBDocumentClient;
 let table: string;
 const usage = new DynamoUsage();
 
 beforeAll(async () => {
-  const config = await testConfig();
-  standIn = await startDynamoStandIn({ region: config.dynamodb.region });
-  const dynamodb = { ...config.dynamodb, endpoint: standIn.endpoint };
-  db = createDynamoClient(dynamodb, usage);
-  await ensureTables(db, dynamodb.tables);
-  table = dynamodb.tables.contacts;
+  dynamo = await startDynamoWithTables(usage);
+  db = dynamo.db;
+  table = dynamo.config.tables.contacts;
   // 300 items: pk batch#<n mod 3>, sk item<n>.
   for (let i = 0; i < 300; i += 25) {
     await db.send(
@@ -43,8 +32,7 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  db?.destroy();
-  await standIn?.close();
+  await dynamo?.stop();
 });
 let before = 0;
 let writesBefore = 0;

@@ -13,44 +13,42 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DynamoStandIn, startDynamoStandIn } from '../../infra/local/dynamodb-stand-in.ts';
 import { LeanDocumentClient } from '../../shared/aws/lean-dynamo.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../shared/aws/local-endpoint.ts';
-import { createDynamoClient, DynamoUsage, ensureTables } from '../../shared/stores/dynamo.ts';
+import { DynamoUsage } from '../../shared/stores/dynamo.ts';
 import { isConditionFailed, isServiceFailure } from '../../shared/stores/store-error.ts';
 import { testConfig } from '../helpers/config.ts';
+import { startDynamoWithTables } from '../helpers/services.ts';
 
 /**
  * The lean DynamoDB path (shared/aws/lean-dynamo.ts) against the signature-checking stand-in, with
  * the SDK's own document client as the reference: whatever one writes the other reads back the
  * same, errors are the SDK's classes, and a forged signature is refused.
  */
-let standIn: DynamoStandIn;
+let dynamo: Awaited<ReturnType<typeof startDynamoWithTables>>;
+let endpoint: string;
 let lean: DynamoDBDocumentClient;
 let sdk: DynamoDBDocumentClient;
 let table: string;
 const usage = new DynamoUsage();
 
 beforeAll(async () => {
-  const config = await testConfig();
-  standIn = await startDynamoStandIn({ region: config.dynamodb.region });
-  const dynamodb = { ...config.dynamodb, endpoint: standIn.endpoint };
-  lean = createDynamoClient(dynamodb, usage);
-  await ensureTables(lean, dynamodb.tables);
-  table = dynamodb.tables.contacts;
+  dynamo = await startDynamoWithTables(usage);
+  lean = dynamo.db;
+  endpoint = dynamo.config.endpoint!;
+  table = dynamo.config.tables.contacts;
   sdk = DynamoDBDocumentClient.from(
     new DynamoDBClient({
-      region: dynamodb.region,
-      endpoint: standIn.endpoint,
+      region: dynamo.config.region,
+      endpoint,
       credentials: { ...LOCAL_AWS_CREDENTIALS },
     }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
 });
 afterAll(async () => {
-  lean?.destroy();
   sdk?.destroy();
-  await standIn?.close();
+  await dynamo?.stop();
 });
 
 const item = (sk: string) => ({
@@ -190,10 +188,10 @@ describe('the lean DynamoDB path', () => {
     const forged = new LeanDocumentClient(
       new DynamoDBClient({
         region: config.dynamodb.region,
-        endpoint: standIn.endpoint,
+        endpoint,
         credentials: { ...LOCAL_AWS_CREDENTIALS, secretAccessKey: 'not-the-key' },
       }),
-      { region: config.dynamodb.region, endpoint: standIn.endpoint, requestTimeoutMs: 2000, maxAttempts: 2 },
+      { region: config.dynamodb.region, endpoint, requestTimeoutMs: 2000, maxAttempts: 2 },
     );
     const err = await forged
       .send(new GetCommand({ TableName: table, Key: { pk: 'lean#acme', sk: 'by-lean' } }))
