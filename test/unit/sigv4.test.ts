@@ -95,7 +95,7 @@ function received(vector: Vector, authorization: string, body = vector.body) {
 const verifier = (now = SUITE.at) =>
   new SigV4Verifier({ credentials: [SUITE.credentials], region: SUITE.region, service: SUITE.service, now: () => now });
 
-describe("Fairsend's own SigV4 signing (the streamed SendEmail path)", () => {
+describe("Fairsend's own SigV4 signing (aws4: the lean DynamoDB and streamed SendEmail paths)", () => {
   for (const vector of VECTORS) {
     it(`gives AWS's signature for ${vector.name}`, async () => {
       const signed = await signRequest(
@@ -117,6 +117,32 @@ describe("Fairsend's own SigV4 signing (the streamed SendEmail path)", () => {
       expect(signed.headers.authorization).toBe(vector.authorization);
     });
   }
+
+  it('signs the session token of temporary credentials (an ECS task role) and dates the request as signed', async () => {
+    const signed = await signRequest(
+      {
+        credentials: async () => ({ ...SUITE.credentials, sessionToken: 'FwoGZXIvYXdzEXAMPLE/token+with=chars' }),
+        region: SUITE.region,
+        service: SUITE.service,
+      },
+      {
+        method: 'POST',
+        hostname: 'example.amazonaws.com',
+        path: '/',
+        headers: { host: 'example.amazonaws.com', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'Param1=value1',
+      },
+      SUITE.at,
+    );
+    expect(signed.headers['x-amz-date']).toBe('20150830T123600Z');
+    expect(signed.headers['x-amz-security-token']).toBe('FwoGZXIvYXdzEXAMPLE/token+with=chars');
+    expect(signed.headers.authorization).toMatch(/SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,/);
+    const rawHeaders = Object.entries(signed.headers).flat();
+    expect(verifier().verify({ method: 'POST', url: '/', rawHeaders, body: Buffer.from('Param1=value1') })).toEqual({
+      ok: true,
+      accessKeyId: 'AKIDEXAMPLE',
+    });
+  });
 });
 
 describe('the stand-ins’ SigV4 verification', () => {
