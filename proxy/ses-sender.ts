@@ -125,7 +125,6 @@ export class SesV2Sender implements CopySender {
     if (size > this.config.streamAboveBytes) {
       return sendRawStreaming({
         endpoint: this.endpoint,
-        region: this.config.region,
         signer: this.signer,
         agent: this.agent,
         parts: copy.parts,

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
-import { awsErrorType, limitRequestTime } from '../shared/aws/http.ts';
+import type http from 'node:http';
+import { awsErrorType, postToAws } from '../shared/aws/http.ts';
 import type { RequestSigner } from '../shared/aws/sigv4.ts';
 
 /**
@@ -16,7 +15,6 @@ import type { RequestSigner } from '../shared/aws/sigv4.ts';
  */
 export interface StreamedSend {
   endpoint: string;
-  region: string;
   /** One signer per sender (`createSigner`, service `ses`). */
   signer: RequestSigner;
   /** Keep-alive connections to SES, shared by every copy. */
@@ -120,55 +118,36 @@ export async function sendRawStreaming(input: StreamedSend): Promise<string> {
   // Not signed (SigV4 never signs user-agent): says in SES's and the stand-in's logs which path sent it.
   headers['user-agent'] = STREAMED_USER_AGENT;
 
-  return new Promise<string>((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? https : http).request(
-      {
-        method: 'POST',
-        hostname: url.hostname,
-        port: url.port || undefined,
-        path: url.pathname,
-        headers,
-        ...(input.agent ? { agent: input.agent } : {}),
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: { MessageId?: string; message?: string; Message?: string; __type?: string } = {};
-          try {
-            body = JSON.parse(text || '{}');
-          } catch {
-            // not JSON: keep the status
-          }
-          const status = response.statusCode ?? 0;
-          if (status === 200 && body.MessageId) return resolve(body.MessageId);
-          const type = awsErrorType(response.headers, body, status);
-          reject(new SesHttpError(type, body.message ?? body.Message ?? text.slice(0, 300), status));
-        });
-        response.on('error', (err) => reject(err));
-      },
-    );
-    limitRequestTime(
-      request,
-      input.timeoutMs,
-      () => new SesHttpError('TimeoutError', `no answer in ${input.timeoutMs} ms`, undefined),
-    );
-    request.on('error', (err) => reject(err));
-    if (whole !== undefined) {
-      request.end(whole, 'latin1');
-      return;
-    }
-    const chunks = bodyChunks(prefix, input.parts, suffix);
-    const pump = () => {
-      for (let next = chunks.next(); !next.done; next = chunks.next()) {
-        if (!request.write(next.value, 'latin1')) {
-          request.once('drain', pump);
-          return;
-        }
+  const answer = await postToAws(url, {
+    headers,
+    ...(input.agent ? { agent: input.agent } : {}),
+    timeoutMs: input.timeoutMs,
+    timeoutError: () => new SesHttpError('TimeoutError', `no answer in ${input.timeoutMs} ms`, undefined),
+    send(request) {
+      if (whole !== undefined) {
+        request.end(whole, 'latin1');
+        return;
       }
-      request.end();
-    };
-    pump();
+      const chunks = bodyChunks(prefix, input.parts, suffix);
+      const pump = () => {
+        for (let next = chunks.next(); !next.done; next = chunks.next()) {
+          if (!request.write(next.value, 'latin1')) {
+            request.once('drain', pump);
+            return;
+          }
+        }
+        request.end();
+      };
+      pump();
+    },
   });
+  let body: { MessageId?: string; message?: string; Message?: string; __type?: string } = {};
+  try {
+    body = JSON.parse(answer.text || '{}');
+  } catch {
+    // not JSON: keep the status
+  }
+  if (answer.status === 200 && body.MessageId) return body.MessageId;
+  const type = awsErrorType(answer.headers, body, answer.status);
+  throw new SesHttpError(type, body.message ?? body.Message ?? answer.text.slice(0, 300), answer.status);
 }

@@ -33,3 +33,51 @@ export function awsErrorType(headers: http.IncomingHttpHeaders, body: { __type?:
     .split('#')
     .at(-1)!;
 }
+
+/** An AWS answer, whatever its status: the caller reads its JSON and names its error. */
+export interface AwsAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
+
+/**
+ * One POST to `url` on `agent`, over within `timeoutMs` or destroyed with `timeoutError()`
+ * (`limitRequestTime`). `send` writes the body and ends the request. Rejects only when no answer
+ * came (network error, timeout).
+ */
+export function postToAws(
+  url: URL,
+  options: {
+    headers: Record<string, string>;
+    agent?: http.Agent;
+    timeoutMs: number;
+    timeoutError: () => Error;
+    send(request: http.ClientRequest): void;
+  },
+): Promise<AwsAnswer> {
+  return new Promise<AwsAnswer>((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(
+      {
+        method: 'POST',
+        hostname: url.hostname,
+        port: url.port || undefined,
+        path: url.pathname,
+        headers: options.headers,
+        ...(options.agent ? { agent: options.agent } : {}),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, text });
+        });
+      },
+    );
+    limitRequestTime(request, options.timeoutMs, options.timeoutError);
+    request.on('error', reject);
+    options.send(request);
+  });
+}

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import * as ddb from '@aws-sdk/client-dynamodb';
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import {
@@ -15,15 +14,16 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { awsErrorType, keepAliveAgent, limitRequestTime } from './http.ts';
+import { awsErrorType, keepAliveAgent, postToAws } from './http.ts';
 import { createSigner, type RequestSigner } from './sigv4.ts';
 
 /**
  * The item operations Fairsend makes (Get, Put, Update, Delete, Query, Scan, BatchGet, BatchWrite)
  * sent straight as DynamoDB's JSON protocol: marshalled with AWS's util-dynamodb, signed by
- * `createSigner` (aws4, tested against AWS's SigV4 suite), one POST on a keep-alive connection. The SDK's client spends about 0.5 ms of CPU per request of its own around the same
- * work (middleware stack, endpoint rules, schema serde, retry and user-agent), most of the relay's
- * CPU per copy (the performance issue). Table administration (Create/Describe/DeleteTable) and any
+ * `createSigner` (aws4, tested against AWS's SigV4 suite), one POST on a keep-alive connection
+ * (`postToAws`). The SDK's client spends about 0.5 ms of CPU per request of its own around the
+ * same work (middleware stack, endpoint rules, schema serde, retry and user-agent), most of the
+ * relay's CPU per copy (the performance issue). Table administration (Create/Describe/DeleteTable) and any
  * other command still go through the SDK.
  *
  * Same contract as the SDK: items in and out as plain values, errors as the SDK's own exception
@@ -189,7 +189,7 @@ export class LeanDynamoTransport {
   private readonly agent: http.Agent;
 
   constructor(private readonly options: LeanDynamoOptions) {
-    this.url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
+    this.url = new URL('/', options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
     this.signer = createSigner({
       credentials: options.credentials,
       region: options.region,
@@ -233,38 +233,25 @@ export class LeanDynamoTransport {
       },
       body,
     });
-    return new Promise<AttributeMap>((resolve, reject) => {
-      const request = (url.protocol === 'https:' ? https : http).request(
-        { method: 'POST', hostname: url.hostname, port: url.port || undefined, path: '/', headers, agent: this.agent },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
-          response.on('end', () => {
-            const status = response.statusCode ?? 0;
-            const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-            let parsed: Record<string, unknown> = {};
-            try {
-              // Binary attributes come as base64: decoded as the SDK does (a reviver only when there may be one).
-              parsed = /"BS?":/.test(text) ? JSON.parse(text, base64AsBinary) : JSON.parse(text || '{}');
-            } catch {
-              if (status === 200) return reject(serviceError('SerializationException', 'answer is not JSON', 500));
-            }
-            if (status === 200) return resolve(parsed);
-            const type = awsErrorType(response.headers, parsed, status);
-            const message = String(parsed.message ?? parsed.Message ?? (text.slice(0, 300) || `HTTP ${status}`));
-            reject(serviceError(type, message, status, response.headers['x-amzn-requestid'] as string | undefined));
-          });
-        },
-      );
-      limitRequestTime(
-        request,
-        this.options.requestTimeoutMs,
-        () => new TimeoutError(`DynamoDB gave no answer in ${this.options.requestTimeoutMs} ms`),
-      );
-      request.on('error', reject);
-      request.end(body);
+    const answer = await postToAws(url, {
+      headers,
+      agent: this.agent,
+      timeoutMs: this.options.requestTimeoutMs,
+      timeoutError: () => new TimeoutError(`DynamoDB gave no answer in ${this.options.requestTimeoutMs} ms`),
+      send: (request) => request.end(body),
     });
+    const { status, text } = answer;
+    let parsed: Record<string, unknown> = {};
+    try {
+      // Binary attributes come as base64: decoded as the SDK does (a reviver only when there may be one).
+      parsed = /"BS?":/.test(text) ? JSON.parse(text, base64AsBinary) : JSON.parse(text || '{}');
+    } catch {
+      if (status === 200) throw serviceError('SerializationException', 'answer is not JSON', 500);
+    }
+    if (status === 200) return parsed;
+    const type = awsErrorType(answer.headers, parsed, status);
+    const message = String(parsed.message ?? parsed.Message ?? (text.slice(0, 300) || `HTTP ${status}`));
+    throw serviceError(type, message, status, answer.headers['x-amzn-requestid'] as string | undefined);
   }
 
   destroy(): void {

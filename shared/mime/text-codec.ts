@@ -79,8 +79,8 @@ export function decodeCharset(bytes: Buffer, declared: string | false): string |
 /**
  * UTF-8, in the part's transfer encoding: base64 stays base64, anything else becomes QP. Lines ≤ 76.
  * QP text gets CRLF line ends first, so every line is encoded and wrapped on its own: the
- * encoding of a text is the encoding of its lines, one after the other (what `TextEncoder`'s
- * prefix below relies on).
+ * encoding of a text is the encoding of its lines, one after the other (what `PrefixEncoder`
+ * below relies on).
  */
 export function encodeText(text: string, encoding: 'base64' | 'quoted-printable'): Buffer {
   if (encoding === 'base64') return base64Lines(Buffer.from(text, 'utf8'));
