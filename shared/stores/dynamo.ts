@@ -310,19 +310,24 @@ function batchWrite(
   });
 }
 
+/** The key a put or delete writes. */
 const writeKey = (request: unknown) => {
   const r = request as {
-    PutRequest?: { Item: { pk?: unknown; sk?: unknown } };
-    DeleteRequest?: { Key: { pk?: unknown; sk?: unknown } };
+    PutRequest?: { Item: { pk: unknown; sk: unknown } };
+    DeleteRequest?: { Key: { pk: unknown; sk: unknown } };
   };
-  const key = r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {};
-  return `${String(key.pk)}\0${String(key.sk)}`;
+  return r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? { pk: undefined, sk: undefined };
 };
 
 async function flushWrites(client: DynamoDBDocumentClient, table: string, queue: WaitingWrite[]): Promise<void> {
   const write = (requests: unknown[], w: WaitingWrite) => writeItems(client, table, requests, w.what, w.unit);
   await sendGroups(
-    packGroups(queue, BATCH_WRITE_ITEMS, (w) => w.requests.map(writeKey), true),
+    packGroups(
+      queue,
+      BATCH_WRITE_ITEMS,
+      (w) => w.requests.length,
+      (w) => w.requests.map((r) => itemId(table, writeKey(r))),
+    ),
     {
       together: async (group) => {
         await write(
@@ -492,7 +497,7 @@ export function batchRead<const R extends readonly ReadRequest<unknown>[]>(
 async function flushReads(db: DynamoDBDocumentClient): Promise<void> {
   const queue = waitingReads.get(db) ?? [];
   waitingReads.delete(db);
-  const keysOf = (w: WaitingRead) => w.requests.flatMap((r) => r.keys.map((key) => itemId(r.table, key)));
+  const keys = (w: WaitingRead) => w.requests.reduce((n, r) => n + r.keys.length, 0);
   const answer = (waiting: WaitingRead, found: Map<string, Record<string, unknown>>) => {
     try {
       waiting.resolve(answers(waiting.requests, found));
@@ -500,7 +505,7 @@ async function flushReads(db: DynamoDBDocumentClient): Promise<void> {
       waiting.reject(err);
     }
   };
-  await sendGroups(packGroups(queue, BATCH_GET_KEYS, keysOf, false), {
+  await sendGroups(packGroups(queue, BATCH_GET_KEYS, keys), {
     together: async (group) => {
       const found = await readItems(
         db,
@@ -514,22 +519,24 @@ async function flushReads(db: DynamoDBDocumentClient): Promise<void> {
 
 /**
  * Callers gathered in one turn, packed whole and in order into groups of at most `capacity` keys
- * (a caller with more is a group of its own); with `distinct`, no key twice in a group.
+ * (`size` of each; a caller with more is a group of its own). With `keysOf`, no key twice in a
+ * group (BatchWriteItem refuses duplicates; BatchGetItem's are removed by `readItems`).
  */
-function packGroups<W>(queue: W[], capacity: number, keysOf: (w: W) => string[], distinct: boolean): W[][] {
+function packGroups<W>(queue: W[], capacity: number, size: (w: W) => number, keysOf?: (w: W) => string[]): W[][] {
   const groups: W[][] = [];
-  let size = capacity;
+  let used = capacity;
   let keys = new Set<string>();
   for (const waiting of queue) {
-    const own = keysOf(waiting);
-    if (size + own.length > capacity || (distinct && own.some((k) => keys.has(k)))) {
+    const n = size(waiting);
+    const own = keysOf?.(waiting) ?? [];
+    if (used + n > capacity || own.some((k) => keys.has(k))) {
       groups.push([]);
-      size = 0;
+      used = 0;
       keys = new Set();
     }
     groups.at(-1)!.push(waiting);
-    size += own.length;
-    if (distinct) for (const k of own) keys.add(k);
+    used += n;
+    for (const k of own) keys.add(k);
   }
   return groups;
 }
