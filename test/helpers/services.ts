@@ -13,34 +13,37 @@ export interface Services {
 }
 
 export async function startServices(base: FairsendConfig, options: { keepMessages?: boolean } = {}): Promise<Services> {
-  const dynamo = await startDynamoStandIn({ region: base.dynamodb.region });
+  const dynamo = await startDynamoWithTables(base.dynamodb);
   const ses = new SesStandIn(undefined, { keepMessages: options.keepMessages ?? true, region: base.ses.region });
   const sesPort = (await ses.listen()).port;
   const config: FairsendConfig = {
     ...base,
-    dynamodb: { ...base.dynamodb, endpoint: dynamo.endpoint },
+    dynamodb: dynamo.config,
     ses: { ...base.ses, endpoint: `http://127.0.0.1:${sesPort}` },
   };
-  const db = createDynamoClient(config.dynamodb);
-  await ensureTables(db, config.dynamodb.tables);
-  db.destroy();
   return {
     config,
     ses,
     stop: async () => {
       await ses.close();
-      await dynamo.close();
+      await dynamo.stop();
     },
   };
 }
 
-/** The signature-checking DynamoDB stand-in with Fairsend's tables, and a client on it (counting its requests in `usage`). */
-export async function startDynamoWithTables(usage?: DynamoUsage): Promise<{
+/**
+ * The signature-checking DynamoDB stand-in with Fairsend's tables (as `base` names them; the test
+ * configuration's by default), and a client on it (counting its requests in `usage`).
+ */
+export async function startDynamoWithTables(
+  base?: FairsendConfig['dynamodb'],
+  usage?: DynamoUsage,
+): Promise<{
   config: FairsendConfig['dynamodb'];
   db: DynamoDBDocumentClient;
   stop(): Promise<void>;
 }> {
-  const base = (await testConfig()).dynamodb;
+  base ??= (await testConfig()).dynamodb;
   const standIn = await startDynamoStandIn({ region: base.region });
   const config = { ...base, endpoint: standIn.endpoint };
   const db = createDynamoClient(config, usage);

@@ -15,7 +15,7 @@ let table: string;
 const usage = new DynamoUsage();
 
 beforeAll(async () => {
-  dynamo = await startDynamoWithTables(usage);
+  dynamo = await startDynamoWithTables(undefined, usage);
   db = dynamo.db;
   table = dynamo.config.tables.contacts;
   // 300 items: pk batch#<n mod 3>, sk item<n>.

@@ -33,7 +33,7 @@ let table: string;
 const usage = new DynamoUsage();
 
 beforeAll(async () => {
-  dynamo = await startDynamoWithTables(usage);
+  dynamo = await startDynamoWithTables(undefined, usage);
   lean = dynamo.db;
   endpoint = dynamo.config.endpoint!;
   table = dynamo.config.tables.contacts;
