@@ -457,8 +457,8 @@ export class Relay {
           replyFor(reject('message:too-large', `message exceeds the maximum size of ${maxMessageBytes} bytes`)),
         );
       }
-      // Joining the chunks of a message whose size was not declared needs its size once more, for
-      // a moment: that too must fit in the budget.
+      // Making the message one Buffer may hold more for a moment (a small message's chunks joined,
+      // or one step of moving a large one out of its growable block): that too must fit.
       if (!message || !hold.grow(message.joinBytes)) return finish(replyFor(insufficientStorage()));
       const raw = message.toBuffer();
       hold.shrink(message.joinBytes);

@@ -6,7 +6,7 @@ import type { LocalStack } from '../../infra/local/stack.ts';
 import { SesV2Sender } from '../../proxy/ses-sender.ts';
 import { ONE_WRITE_BYTES, STREAMED_USER_AGENT } from '../../proxy/ses-stream.ts';
 import { testConfig } from '../helpers/config.ts';
-import { sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
+import { RawSmtp, sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 /** Large copies are streamed to SES (signed with SigV4 over the streamed body), not built by the SDK. */
@@ -42,6 +42,30 @@ async function bigMessage(): Promise<Buffer> {
     .compile()
     .build();
 }
+
+describe('large messages held once', () => {
+  // Past MessageBuffer.JOIN_LIMIT a message is written into one growable block, then moved into a
+  // fixed Buffer of its size: the bytes must come out as they went in, whatever SIZE said.
+  it.each([
+    ['no SIZE', null],
+    ['SIZE too small', 100_000],
+    ['SIZE exact', 0],
+  ])('delivers a 4 MB message byte for byte (%s)', async (label, declared) => {
+    const raw = (await bigMessage()).toString('latin1').replace('Subject: Catalogue', `Subject: Catalogue ${label}`);
+    const smtp = await RawSmtp.connect(stack.smtp.starttls.port);
+    await smtp.login();
+    const size = declared === null ? '' : ` SIZE=${declared || raw.length}`;
+    expect(await smtp.command(`MAIL FROM:<alice@acme.example>${size}`)).toMatch(/^250/);
+    expect(await smtp.command('RCPT TO:<bob@client.example>')).toMatch(/^250/);
+    expect(await smtp.command('DATA')).toMatch(/^354/);
+    smtp.write(`${raw.replace(/^\./gm, '..')}\r\n.\r\n`);
+    expect(await smtp.reply(30_000)).toMatch(/^250 /);
+    smtp.close();
+    const parsed = await simpleParser(stack.ses!.messages[0]!.raw);
+    expect(parsed.subject).toBe(`Catalogue ${label}`);
+    expect(sha(parsed.attachments[0]!.content)).toBe(sha(attachment));
+  });
+});
 
 describe('streamed SendEmail for large copies', () => {
   it('delivers each recipient a complete copy, attachment byte for byte, footer and headers in place', async () => {
