@@ -7,7 +7,8 @@ import type { PostfixRelay } from './postfix-relay.ts';
 /**
  * Fairsend against the system a company would run instead, Postfix relaying to SES, in the same
  * run, same client, same message: for each shape (recipients × pooled connections), runs of
- * `seconds` each, alternating the two. Fairsend delivers before it answers 250; Postfix queues, so
+ * `seconds` each, alternating the two (and the I/O floor, when given: the same AWS round trips
+ * as Fairsend with none of its own work). Fairsend delivers before it answers 250; Postfix queues, so
  * its copies are counted once its queue is empty and its CPU until then.
  */
 export interface PeerFigures {
@@ -28,12 +29,21 @@ export interface PeerRow {
   connections: number;
   fairsend: PeerFigures[];
   postfix: PeerFigures[];
+  /** The I/O floor (test/bench/io-floor-server.ts): the same AWS round trips and nothing else. */
+  floor: PeerFigures[];
+}
+
+/** A server measured beside the two: its SMTP port and the CPU of its process. */
+export interface MeasuredServer {
+  port: number;
+  cpu: CpuMeter;
 }
 
 export async function runPeerBench(options: {
   relay: RelayChild;
   relayCpu: CpuMeter;
   postfix: PostfixRelay;
+  floor?: MeasuredServer;
   shapes: [recipients: number, connections: number][];
   runs: number;
   seconds: number;
@@ -78,7 +88,7 @@ export async function runPeerBench(options: {
 
   const rows: PeerRow[] = [];
   for (const [recipients, connections] of options.shapes) {
-    const row: PeerRow = { recipients, connections, fairsend: [], postfix: [] };
+    const row: PeerRow = { recipients, connections, fairsend: [], postfix: [], floor: [] };
     for (let i = 0; i < options.runs; i++) {
       const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
       const statsBefore = await relay.stats();
@@ -102,10 +112,18 @@ export async function runPeerBench(options: {
       const copiesP = postfix.delivered() - deliveredBefore;
       if (!drained) log(`  Postfix's queue still holds ${postfix.queued()} messages after 2 minutes`);
       row.postfix.push(figures(p, copiesP, seconds, cpuP));
+
+      if (options.floor) {
+        const floorBefore = options.floor.cpu.seconds();
+        const fl = await load({ name: 'I/O floor', port: options.floor.port, secure: true }, recipients, connections);
+        const copiesFl = fl.messages * recipients;
+        row.floor.push(figures(fl, copiesFl, fl.seconds, options.floor.cpu.seconds() - floorBefore));
+        if (fl.errors) log(`  I/O floor: ${fl.errors} errors (${fl.firstError})`);
+      }
       const last = (x: PeerFigures) =>
         `${x.msgPerSecond.toFixed(1)} msg/s, ${x.cpuMsPerCopy.toFixed(2)} ms CPU/copy, p50 ${x.p50.toFixed(1)} ms`;
       log(
-        `  ${recipients} rcpt × ${connections} conns, run ${i + 1}: Fairsend ${last(row.fairsend.at(-1)!)}, ${row.fairsend.at(-1)!.dynamoPerCopy!.toFixed(2)} DynamoDB req/copy${f.errors ? ` (${f.errors} errors: ${f.firstError})` : ''} | Postfix ${last(row.postfix.at(-1)!)}, ${copiesP}/${p.messages * recipients} copies delivered${p.errors ? ` (${p.errors} errors: ${p.firstError})` : ''}`,
+        `  ${recipients} rcpt × ${connections} conns, run ${i + 1}: Fairsend ${last(row.fairsend.at(-1)!)}, ${row.fairsend.at(-1)!.dynamoPerCopy!.toFixed(2)} DynamoDB req/copy${f.errors ? ` (${f.errors} errors: ${f.firstError})` : ''} | Postfix ${last(row.postfix.at(-1)!)}, ${copiesP}/${p.messages * recipients} copies delivered${p.errors ? ` (${p.errors} errors: ${p.firstError})` : ''}${row.floor.length > 0 ? ` | I/O floor ${last(row.floor.at(-1)!)}` : ''}`,
       );
     }
     rows.push(row);
