@@ -459,9 +459,10 @@ export class Relay {
       }
       // Making the message one Buffer may hold more for a moment (a small message's chunks joined,
       // or one step of moving a large one out of its growable block): that too must fit.
-      if (!message || !hold.grow(message.joinBytes)) return finish(replyFor(insufficientStorage()));
+      const join = message ? message.joinBytes : 0;
+      if (!message || !hold.grow(join)) return finish(replyFor(insufficientStorage()));
       const raw = message.toBuffer();
-      hold.shrink(message.joinBytes);
+      hold.shrink(join);
       message = null;
       this.handleMessage(raw, session).then(
         (result) => (result.kind === 'accept' ? finish(null, result.text) : finish(replyFor(result))),

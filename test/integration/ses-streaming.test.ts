@@ -67,6 +67,39 @@ describe('large messages held once', () => {
   });
 });
 
+describe('the DATA budget while a large message is delivered', () => {
+  it('holds the message once: the step of moving it out of its growable block is given back', async () => {
+    const raw = (await bigMessage()).toString('latin1').replace('Subject: Catalogue', 'Subject: Catalogue budget');
+    const budget = (stack.relay as unknown as { dataBudget: { inUse: number } }).dataBudget;
+    stack.ses!.latencyMs = 300;
+    try {
+      const smtp = await RawSmtp.connect(stack.smtp.starttls.port);
+      await smtp.login();
+      expect(await smtp.command('MAIL FROM:<alice@acme.example>')).toMatch(/^250/);
+      expect(await smtp.command('RCPT TO:<bob@client.example>')).toMatch(/^250/);
+      expect(await smtp.command('DATA')).toMatch(/^354/);
+      smtp.write(`${raw.replace(/^\./gm, '..')}\r\n.\r\n`);
+      let answered = false;
+      const reply = smtp.reply(30_000).finally(() => {
+        answered = true;
+      });
+      // Sampled until the 250, through the 300 ms SES takes: the message is held for its copies.
+      let held = 0;
+      while (!answered) {
+        held = Math.max(held, budget.inUse);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(await reply).toMatch(/^250 /);
+      smtp.close();
+      expect(held).toBeGreaterThan(raw.length - 10);
+      expect(held).toBeLessThanOrEqual(raw.length + 2);
+      expect(budget.inUse).toBe(0);
+    } finally {
+      stack.ses!.latencyMs = 0;
+    }
+  });
+});
+
 describe('streamed SendEmail for large copies', () => {
   it('delivers each recipient a complete copy, attachment byte for byte, footer and headers in place', async () => {
     const raw = await bigMessage();
