@@ -5,8 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import { ConnectionLimits } from '../../proxy/connection-limits.ts';
-import { SubmissionServer } from '../../proxy/submission-server.ts';
+import { listenForBench, submissionServer } from './baseline-server.ts';
 
 const delay = Number(process.argv[process.argv.indexOf('--greeting-delay') + 1] ?? 0);
 const options: SMTPServerOptions = {
@@ -24,16 +23,5 @@ const options: SMTPServerOptions = {
     stream.once('end', () => callback(null, 'Ok: discarded'));
   },
 };
-const server =
-  delay === 100
-    ? new SMTPServer(options)
-    : new SubmissionServer(options, {
-        greetingDelayMs: delay,
-        authTimeoutMs: 600_000,
-        limits: new ConnectionLimits(1_000_000, 1_000_000),
-      });
-server.listen(0, '127.0.0.1', () => {
-  const address = server.server.address() as { port: number };
-  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+if (delay === 100) listenForBench(new SMTPServer(options));
+else listenForBench(submissionServer(options, delay));

@@ -82,51 +82,40 @@ function child(command: string, args: string[], env: NodeJS.ProcessEnv = {}, rea
   });
 }
 
-async function bareServer(
-  delay: number,
+/** A baseline server in a child process (a script under test/bench/ that prints its port as JSON). */
+async function baselineServer(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
   tls: { keyFile: string; certFile: string },
 ): Promise<{ port: number; proc: ChildProcess }> {
   const proc = child(
     process.execPath,
-    ['--import', 'tsx', 'test/bench/bare-server.ts', '--greeting-delay', String(delay)],
-    {
-      FAIRSEND_TLS_KEY: tls.keyFile,
-      FAIRSEND_TLS_CERT: tls.certFile,
-    },
+    ['--import', 'tsx', `test/bench/${script}`, ...args],
+    { ...env, FAIRSEND_TLS_KEY: tls.keyFile, FAIRSEND_TLS_CERT: tls.certFile },
     true,
   );
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
-    proc.once('exit', (code) => reject(new Error(`bare server exited ${code}`)));
+    proc.once('exit', (code) => reject(new Error(`${script} exited ${code}`)));
   });
   return { port, proc };
 }
+
+const bareServer = (delay: number, tls: { keyFile: string; certFile: string }) =>
+  baselineServer('bare-server.ts', ['--greeting-delay', String(delay)], {}, tls);
 
 /**
  * The I/O floor (test/bench/io-floor-server.ts) against the same stand-ins and tables as the relay,
  * with the relay's TLS certificate: the AWS round trips of Fairsend's design and nothing else.
  */
-async function ioFloorServer(
-  config: FairsendConfig,
-  tls: { keyFile: string; certFile: string },
-): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = child(
-    process.execPath,
-    ['--import', 'tsx', 'test/bench/io-floor-server.ts'],
-    {
-      FAIRSEND_PROCESS_CONFIG: JSON.stringify(config),
-      FAIRSEND_TLS_KEY: tls.keyFile,
-      FAIRSEND_TLS_CERT: tls.certFile,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-    true,
+const ioFloorServer = (config: FairsendConfig, tls: { keyFile: string; certFile: string }) =>
+  baselineServer(
+    'io-floor-server.ts',
+    [],
+    { FAIRSEND_PROCESS_CONFIG: JSON.stringify(config), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    tls,
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
-    proc.once('exit', (code) => reject(new Error(`I/O floor server exited ${code}`)));
-  });
-  return { port, proc };
-}
 
 interface Row {
   recipients: number;

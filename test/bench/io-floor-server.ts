@@ -14,11 +14,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { SMTPServerOptions } from 'smtp-server';
-import { ConnectionLimits } from '../../proxy/connection-limits.ts';
 import { SesV2Sender } from '../../proxy/ses-sender.ts';
-import { SubmissionServer } from '../../proxy/submission-server.ts';
 import { parseConfig } from '../../shared/config.ts';
 import { createDynamoClient } from '../../shared/stores/dynamo.ts';
+import { listenForBench, submissionServer } from './baseline-server.ts';
 
 const config = parseConfig(JSON.parse(process.env.FAIRSEND_PROCESS_CONFIG ?? '{}'), 'floor process config');
 const db = createDynamoClient(config.dynamodb);
@@ -95,13 +94,4 @@ async function deliver(raw: Buffer, recipients: string[], key: string): Promise<
   return ids.length;
 }
 
-const server = new SubmissionServer(options, {
-  greetingDelayMs: 0,
-  authTimeoutMs: 600_000,
-  limits: new ConnectionLimits(1_000_000, 1_000_000),
-});
-server.listen(0, '127.0.0.1', () => {
-  const address = server.server.address() as { port: number };
-  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+listenForBench(submissionServer(options, 0));
