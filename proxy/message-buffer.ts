@@ -17,6 +17,8 @@ export class MessageBuffer {
   /** The one block the message is written into: allocated at the declared size, or growable. */
   private block: Uint8Array | null;
   private growable: ArrayBuffer | null = null;
+  /** Set once a growable block was tried: it is not tried again for this message. */
+  private triedGrowable = false;
   /** Bytes written into the block. */
   private filled = 0;
   /** Bytes not in the block: a small message's chunks, or what comes past the maximum. */
@@ -46,11 +48,12 @@ export class MessageBuffer {
       this.filled = end;
     } else if (!this.block && end <= MessageBuffer.JOIN_LIMIT) {
       this.chunks.push(chunk);
-    } else if (!this.growable && this.moveToGrowable(end)) {
+    } else if (!this.triedGrowable && this.moveToGrowable(end)) {
       this.block!.set(chunk, this.filled);
       this.filled = end;
     } else {
-      // Past the maximum message size: the caller refuses the message; keep the bytes as they come.
+      // Past the maximum message size (the caller refuses the message), or memory refused: keep
+      // the bytes as they come, to be joined at the end.
       this.chunks.push(chunk);
     }
   }
@@ -101,8 +104,12 @@ export class MessageBuffer {
     const growable = this.growable;
     if (!growable || end > growable.maxByteLength) return false;
     // Its length is the message's, exactly: pages beyond what is written are not committed, and
-    // growing never moves the bytes.
-    growable.resize(end);
+    // growing never moves the bytes. Memory refused: the rest goes on as chunks.
+    try {
+      growable.resize(end);
+    } catch {
+      return false;
+    }
     this.block = new Uint8Array(growable);
     return true;
   }
@@ -117,7 +124,14 @@ export class MessageBuffer {
     // Room for the chunk that crosses the maximum, which the caller refuses after it.
     const reserve = this.maxBytes + 1024 * 1024;
     if (end > reserve) return false;
-    const growable = new ArrayBuffer(end, { maxByteLength: reserve });
+    this.triedGrowable = true;
+    let growable: ArrayBuffer;
+    try {
+      growable = new ArrayBuffer(end, { maxByteLength: reserve });
+    } catch {
+      // Address space or memory refused (a RangeError): keep collecting chunks, joined at the end.
+      return false;
+    }
     const block = new Uint8Array(growable);
     if (this.block) block.set(this.block.subarray(0, this.filled));
     for (const c of this.chunks) {

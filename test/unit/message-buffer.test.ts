@@ -50,6 +50,15 @@ describe('message buffer', () => {
     expect(buffer.toBuffer().equals(large)).toBe(true);
   });
 
+  it('falls back to chunks when the growable block cannot be had (address space refused)', () => {
+    // A maximum no ArrayBuffer can reserve: V8 throws a RangeError, which must not reach the
+    // socket's data handler (the process would go down with every session on it).
+    const buffer = new MessageBuffer(undefined, Number.MAX_SAFE_INTEGER);
+    for (const r of records) buffer.push(r);
+    expect(buffer.joinBytes).toBe(large.length);
+    expect(buffer.toBuffer().equals(large)).toBe(true);
+  });
+
   it('reads SIZE from the MAIL FROM parameters', () => {
     expect(declaredSize({ SIZE: '12345' })).toBe(12345);
     expect(declaredSize({ SIZE: 'x' })).toBeUndefined();
