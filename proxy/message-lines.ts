@@ -43,32 +43,34 @@ function longestLine(message: Buffer): number {
 function normaliseBare(raw: Buffer): MessageLinesResult {
   if (!hasBareLineEnding(raw)) return { ok: true, message: raw, normalised: false };
 
-  // Slow path: walk the lines, remembering how each one ended.
+  // Slow path: from one line ending to the next (found by indexOf, not byte by byte), copying the
+  // runs between bare endings as they are and writing CRLF for each bare one.
   const out: Buffer[] = [];
+  let copied = 0;
   let start = 0;
-  let previousEnding: 'crlf' | 'bare' | 'start' = 'start';
-  let i = 0;
-  while (i < raw.length) {
-    const byte = raw[i];
-    if (byte !== CR && byte !== LF) {
-      i++;
-      continue;
-    }
-    const isCrlf = byte === CR && raw[i + 1] === LF;
-    const ending = isCrlf ? 'crlf' : 'bare';
-    const lineIsDot = i - start === 1 && raw[start] === DOT;
-    if (lineIsDot && (ending === 'bare' || previousEnding === 'bare')) {
+  let previousBare = false;
+  let lf = raw.indexOf(LF);
+  let cr = raw.indexOf(CR);
+  while (lf !== -1 || cr !== -1) {
+    const at = cr !== -1 && (lf === -1 || cr < lf) ? cr : lf;
+    const isCrlf = raw[at] === CR && raw[at + 1] === LF;
+    const lineIsDot = at - start === 1 && raw[start] === DOT;
+    if (lineIsDot && (!isCrlf || previousBare)) {
       return {
         ok: false,
         reason: 'a "." line next to a bare CR or LF (SMTP smuggling pattern); send CRLF line endings',
       };
     }
-    out.push(raw.subarray(start, i), CRLF_BUFFER);
-    i += isCrlf ? 2 : 1;
-    start = i;
-    previousEnding = ending;
+    start = at + (isCrlf ? 2 : 1);
+    if (!isCrlf) {
+      out.push(raw.subarray(copied, at), CRLF_BUFFER);
+      copied = start;
+    }
+    previousBare = !isCrlf;
+    if (lf !== -1 && lf < start) lf = raw.indexOf(LF, start);
+    if (cr !== -1 && cr < start) cr = raw.indexOf(CR, start);
   }
-  out.push(raw.subarray(start));
+  out.push(raw.subarray(copied));
   return { ok: true, message: Buffer.concat(out), normalised: true };
 }
 

@@ -25,6 +25,52 @@ describe('line endings', () => {
   });
 });
 
+/**
+ * The rule, walked line by line as the specification: every line ending becomes CRLF, and a "."
+ * line is refused when its own ending is bare or the line before it ended bare.
+ */
+function reference(raw: string): string | null {
+  let out = '';
+  let start = 0;
+  let previousBare = false;
+  for (let i = 0; i < raw.length; ) {
+    if (raw[i] !== '\r' && raw[i] !== '\n') {
+      i++;
+      continue;
+    }
+    const crlf = raw[i] === '\r' && raw[i + 1] === '\n';
+    const line = raw.slice(start, i);
+    if (line === '.' && (!crlf || previousBare)) return null;
+    out += `${line}\r\n`;
+    i += crlf ? 2 : 1;
+    start = i;
+    previousBare = !crlf;
+  }
+  return out + raw.slice(start);
+}
+
+describe('line endings against the line-by-line rule', () => {
+  it('gives the same bytes or the same refusal for 3,000 random mixes of CR, LF, "." and text', () => {
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const atoms = ['\r', '\n', '\r\n', '.', 'x', 'ab', '\r\n.\r\n', '\n.'];
+    for (let n = 0; n < 3000; n++) {
+      const body = Array.from(
+        { length: 1 + Math.floor(random() * 30) },
+        () => atoms[Math.floor(random() * atoms.length)],
+      ).join('');
+      const raw = `A: b\r\n\r\n${body}`;
+      const expected = reference(raw);
+      const out = checkMessageLines(Buffer.from(raw));
+      if (expected === null) expect(out.ok, JSON.stringify(raw)).toBe(false);
+      else expect(out.ok && out.message.toString(), JSON.stringify(raw)).toBe(expected);
+    }
+  });
+});
+
 describe('what RFC 5322 forbids', () => {
   it('refuses NUL bytes', () => {
     expect(checkMessageLines(Buffer.from('A: b\r\n\r\nx\0y\r\n'))).toMatchObject({
