@@ -13,7 +13,10 @@ export async function message20k(): Promise<(n: number) => string> {
   })
     .compile()
     .build();
-  const text = raw.toString('latin1');
+  // CRLF throughout, as a mail client sends it: MailComposer's build() leaves the text part's "\n"
+  // as they are (7bit), which nodemailer's SMTP transport, Thunderbird or Outlook never send; bare
+  // LFs would put every message of the benchmark through the relay's normalisation.
+  const text = raw.toString('latin1').replace(/\r?\n/g, '\r\n');
   return (n) => text.replace('MSGID', `bench-${process.pid}-${n}-${Date.now()}`);
 }
 
