@@ -263,15 +263,16 @@ export function deleteAll(
   );
 }
 
-/** The writes waiting for the next flush, per client and table (see `batchWrite`). */
+/** The writes waiting for the next flush, per client (see `batchWrite`). */
 interface WaitingWrite {
+  table: string;
   requests: unknown[];
   what: string;
   unit: string;
   resolve(): void;
   reject(err: unknown): void;
 }
-const waitingWrites = new WeakMap<DynamoDBDocumentClient, Map<string, WaitingWrite[]>>();
+const waitingWrites = new WeakMap<DynamoDBDocumentClient, WaitingWrite[]>();
 const BATCH_WRITE_ITEMS = 25;
 
 /**
@@ -290,24 +291,40 @@ function batchWrite(
   unit: string,
 ): Promise<void> {
   if (all.length === 0) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    let tables = waitingWrites.get(client);
-    if (!tables) {
-      const flushing = new Map<string, WaitingWrite[]>();
-      tables = flushing;
-      waitingWrites.set(client, flushing);
-      setImmediate(() => {
-        waitingWrites.delete(client);
-        for (const [name, queue] of flushing) void flushWrites(client, name, queue);
-      });
-    }
-    let queue = tables.get(table);
-    if (!queue) {
-      queue = [];
-      tables.set(table, queue);
-    }
-    queue.push({ requests: all, what, unit, resolve, reject });
-  });
+  return new Promise<void>((resolve, reject) =>
+    queueForTurn(waitingWrites, client, { table, requests: all, what, unit, resolve, reject }, (queue) => {
+      const byTable = new Map<string, WaitingWrite[]>();
+      for (const waiting of queue) {
+        const writes = byTable.get(waiting.table);
+        if (writes) writes.push(waiting);
+        else byTable.set(waiting.table, [waiting]);
+      }
+      for (const [name, writes] of byTable) void flushWrites(client, name, writes);
+    }),
+  );
+}
+
+/**
+ * Queues `waiting` for `client`'s flush at the end of the current event-loop turn: the first
+ * caller of a turn schedules it (a `setImmediate`), and it gets everything queued until then.
+ */
+function queueForTurn<W>(
+  queues: WeakMap<DynamoDBDocumentClient, W[]>,
+  client: DynamoDBDocumentClient,
+  waiting: W,
+  flush: (queue: W[]) => void,
+): void {
+  let queue = queues.get(client);
+  if (!queue) {
+    const turn: W[] = [];
+    queue = turn;
+    queues.set(client, turn);
+    setImmediate(() => {
+      queues.delete(client);
+      flush(turn);
+    });
+  }
+  queue.push(waiting);
 }
 
 /** The key a put or delete writes. */
@@ -483,20 +500,12 @@ export function batchRead<const R extends readonly ReadRequest<unknown>[]>(
   db: DynamoDBDocumentClient,
   requests: R,
 ): Promise<Answers<R>> {
-  return new Promise<unknown[]>((resolve, reject) => {
-    let queue = waitingReads.get(db);
-    if (!queue) {
-      queue = [];
-      waitingReads.set(db, queue);
-      setImmediate(() => void flushReads(db));
-    }
-    queue.push({ requests, resolve, reject });
-  }) as Promise<Answers<R>>;
+  return new Promise<unknown[]>((resolve, reject) =>
+    queueForTurn(waitingReads, db, { requests, resolve, reject }, (queue) => void flushReads(db, queue)),
+  ) as Promise<Answers<R>>;
 }
 
-async function flushReads(db: DynamoDBDocumentClient): Promise<void> {
-  const queue = waitingReads.get(db) ?? [];
-  waitingReads.delete(db);
+async function flushReads(db: DynamoDBDocumentClient, queue: WaitingRead[]): Promise<void> {
   const keys = (w: WaitingRead) => w.requests.reduce((n, r) => n + r.keys.length, 0);
   const answer = (waiting: WaitingRead, found: Map<string, Record<string, unknown>>) => {
     try {
