@@ -53,6 +53,8 @@ interface Transaction {
   refusals: number;
   /** drop-and-notify: recipients accepted at RCPT but not to be sent to, with the reply they would have had. */
   dropped: Map<string, string>;
+  /** Recipients accepted at RCPT, as checked there: DATA's re-check reuses what RCPT derived from them. */
+  accepted: Map<string, NormalisedAddress>;
   timer: NodeJS.Timeout;
 }
 
@@ -307,7 +309,14 @@ export class Relay {
       this.closeConnection(session, 'the transaction took too long (MAIL FROM to the end of DATA); nothing was sent');
     }, this.deps.config.smtp.maxTransactionMs);
     timer.unref();
-    state.transaction = { blocked: [], refused: new Set(), refusals: 0, dropped: new Map(), timer };
+    state.transaction = {
+      blocked: [],
+      refused: new Set(),
+      refusals: 0,
+      dropped: new Map(),
+      accepted: new Map(),
+      timer,
+    };
   }
 
   private endTransaction(session: SMTPServerSession): void {
@@ -371,7 +380,10 @@ export class Relay {
       throw replyFor(defer('store:unavailable', 'opposition list unavailable, try again later'), { cause: err });
     }
     const verdict = oppositionVerdict(opposition, controller, address.address);
-    if (verdict.kind === 'accept') return;
+    if (verdict.kind === 'accept') {
+      tx?.accepted.set(checked.address.address, checked.address);
+      return;
+    }
 
     const reply = replyFor(verdict);
     if (tx) tx.refusals++;
@@ -509,7 +521,8 @@ export class Relay {
     const recipients = new Map<string, NormalisedAddress>();
     for (const rcpt of session.envelope.rcptTo) {
       const address = normaliseAddress(rcpt.address);
-      if (address && !dropped.has(address.address)) recipients.set(address.address, address);
+      if (address && !dropped.has(address.address))
+        recipients.set(address.address, tx?.accepted.get(address.address) ?? address);
     }
     return this.pipeline.process({
       user: name,

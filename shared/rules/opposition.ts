@@ -32,7 +32,22 @@ export function erasedSubject(key: string, address: string): string {
   return `#${createHmac('sha256', key).update(address).digest('base64url')}`;
 }
 
-export function oppositionSubjects(address: NormalisedAddress, matching: OppositionMatching): string[] {
+/**
+ * The subjects of one address, kept with the address value: a recipient's are needed at RCPT
+ * (the keys to read, then the entry that blocks) and again by the re-check at DATA, and each
+ * erased subject is an HMAC. Weakly held: gone with the session's recipient.
+ */
+const subjectsOf = new WeakMap<NormalisedAddress, { matching: OppositionMatching; subjects: readonly string[] }>();
+
+export function oppositionSubjects(address: NormalisedAddress, matching: OppositionMatching): readonly string[] {
+  const known = subjectsOf.get(address);
+  if (
+    known &&
+    known.matching.coversSubaddresses === matching.coversSubaddresses &&
+    known.matching.erasureKey === matching.erasureKey
+  ) {
+    return known.subjects;
+  }
   const subjects = [address.address];
   const plus = address.local.indexOf('+');
   const base = plus > 0 ? `${address.local.slice(0, plus)}@${address.domain}` : undefined;
@@ -43,6 +58,7 @@ export function oppositionSubjects(address: NormalisedAddress, matching: Opposit
   }
   const labels = address.domain.split('.');
   for (let i = 0; i <= labels.length - 2; i++) subjects.push(`@${labels.slice(i).join('.')}`);
+  subjectsOf.set(address, { matching: { ...matching }, subjects });
   return subjects;
 }
 

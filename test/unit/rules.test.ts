@@ -4,7 +4,7 @@ import { normaliseAddress } from '../../shared/address.ts';
 import { readDirectives } from '../../shared/directives.ts';
 import { checkEnvelopeSender, checkHeaderSenders, checkRecipient } from '../../shared/rules/envelope.ts';
 import { footerFacts } from '../../shared/rules/footer-facts.ts';
-import { oppositionVerdict } from '../../shared/rules/opposition.ts';
+import { erasedSubject, oppositionSubjects, oppositionVerdict } from '../../shared/rules/opposition.ts';
 import { resolvePurpose } from '../../shared/rules/purpose.ts';
 import { consumerDomains, evaluateRecipient } from '../../shared/rules/recipient-policy.ts';
 import type { Opposition } from '../../shared/stores/opposition-list.ts';
@@ -77,6 +77,39 @@ describe('opposition verdict', () => {
     expect(from('soft-bounces')).toMatch(/address is undeliverable \(it kept bouncing/);
     expect(from('complaint')).toMatch(/recipient reported a message from ACME Prospection SARL as spam on 2026-01-01/);
     expect(from('import')).toMatch(/on an opt-out list imported on 2026-01-01/);
+  });
+});
+
+describe('opposition subjects', () => {
+  const address = normaliseAddress('carol+news@paris.client.example')!;
+  it('lists the address, its base address, their erased forms and each parent domain', () => {
+    expect(oppositionSubjects(address, { coversSubaddresses: true, erasureKey: 'k' })).toEqual([
+      'carol+news@paris.client.example',
+      'carol@paris.client.example',
+      erasedSubject('k', 'carol+news@paris.client.example'),
+      erasedSubject('k', 'carol@paris.client.example'),
+      '@paris.client.example',
+      '@client.example',
+    ]);
+  });
+
+  it('derives them once per address value (RCPT, then the re-check at DATA), and again when the matching changes', () => {
+    const first = oppositionSubjects(address, { coversSubaddresses: true, erasureKey: 'k' });
+    expect(oppositionSubjects(address, { coversSubaddresses: true, erasureKey: 'k' })).toBe(first);
+    const rotated = oppositionSubjects(address, { coversSubaddresses: true, erasureKey: 'k2' });
+    expect(rotated).not.toBe(first);
+    expect(rotated[2]).toBe(erasedSubject('k2', 'carol+news@paris.client.example'));
+    expect(oppositionSubjects(address, { coversSubaddresses: false, erasureKey: 'k2' })).toEqual([
+      'carol+news@paris.client.example',
+      erasedSubject('k2', 'carol+news@paris.client.example'),
+      '@paris.client.example',
+      '@client.example',
+    ]);
+    expect(oppositionSubjects(address, { coversSubaddresses: false })).toEqual([
+      'carol+news@paris.client.example',
+      '@paris.client.example',
+      '@client.example',
+    ]);
   });
 });
 
