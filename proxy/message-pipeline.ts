@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { NormalisedAddress } from '../shared/address.ts';
 import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
 import { readDirectives } from '../shared/directives.ts';
@@ -8,6 +8,7 @@ import type { Logger } from '../shared/log.ts';
 import { listUnsubscribeHeaders, unsubscribeUrl } from '../shared/mime/list-unsubscribe.ts';
 import { buildRefusalNotice, type NotSent } from '../shared/mime/refusal-notice.ts';
 import { buildTemplate, type MessageTemplate, renderCopyParts } from '../shared/mime/rewrite.ts';
+import { pooledRandomBytes } from '../shared/random-pool.ts';
 import { displayNameDecision } from '../shared/rules/envelope.ts';
 import { type FooterFacts, footerFacts } from '../shared/rules/footer-facts.ts';
 import { matchingFor, oppositionVerdict, recordedRefusal } from '../shared/rules/opposition.ts';
@@ -352,7 +353,7 @@ export class MessagePipeline {
     const { config } = this;
     const controller = config.controllers[input.controllerId]!;
     const { facts } = input;
-    const copyId = randomBytes(9).toString('base64url');
+    const copyId = pooledRandomBytes(9).toString('base64url');
     const token = issueToken(config.tokens, {
       controller: input.controllerId,
       recipient: input.recipient,

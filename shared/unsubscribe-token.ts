@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { z } from 'zod';
+import { pooledRandomBytes } from './random-pool.ts';
 
 /**
  * Unsubscribe tokens: AES-256-GCM over a small JSON payload, so a token is unforgeable (the GCM
@@ -66,7 +67,7 @@ export function issueToken(keys: TokenKeys, request: Omit<UnsubscribeRequest, 'i
     i: Math.floor(now.getTime() / 1000),
     ...(request.language ? { l: request.language } : {}),
   };
-  const iv = randomBytes(IV_BYTES);
+  const iv = pooledRandomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keyFor(secret), iv);
   cipher.setAAD(Buffer.from(keys.activeKeyId));
   const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
