@@ -29,21 +29,22 @@ type Node = DefaultTreeAdapterMap['node'];
 const PROBE = 'fairsend-footer-probe';
 const PROBE_HTML = `<${PROBE}></${PROBE}>`;
 
-/** The probe's ancestors (outermost first), or null if it did not come out as an element. */
+/**
+ * The probe's ancestors (outermost first), or null if it did not come out as an element. A
+ * depth-first walk with one path stack: a `<template>`'s content is searched as its child (the
+ * path then holds `#document-fragment`). Once per message, on every HTML part.
+ */
 function probePath(html: string): string[] | null {
-  const search = (node: Node, path: string[]): string[] | null => {
-    if (node.nodeName === PROBE) return path;
-    const children = [
-      ...('childNodes' in node ? node.childNodes : []),
-      ...('content' in node && node.content ? [node.content as Node] : []),
-    ];
-    for (const child of children) {
-      const found = search(child, [...path, node.nodeName]);
-      if (found) return found;
-    }
-    return null;
+  const path: string[] = [];
+  const search = (node: Node): boolean => {
+    if (node.nodeName === PROBE) return true;
+    path.push(node.nodeName);
+    if ('childNodes' in node) for (const child of node.childNodes) if (search(child)) return true;
+    if ('content' in node && node.content && search(node.content as Node)) return true;
+    path.pop();
+    return false;
   };
-  return search(parse(html) as unknown as Node, []);
+  return search(parse(html) as unknown as Node) ? path : null;
 }
 
 const AT_BODY_LEVEL = ['#document', 'html', 'body'];
