@@ -84,8 +84,103 @@ export function decodeCharset(bytes: Buffer, declared: string | false): string |
  */
 export function encodeText(text: string, encoding: 'base64' | 'quoted-printable'): Buffer {
   if (encoding === 'base64') return base64Lines(Buffer.from(text, 'utf8'));
-  const bytes = Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'utf8');
-  return Buffer.from(libqp.wrap(libqp.encode(bytes), 76).replace(/\r?\n/g, '\r\n'), 'latin1');
+  return encodeQp(Buffer.from(text, 'utf8'));
+}
+
+/** 1 for the bytes QP writes as they are (RFC 2045 6.7: printable ASCII but `=`), 2 for space and tab. */
+const QP_KIND = new Uint8Array(256);
+for (let b = 0x21; b <= 0x7e; b++) QP_KIND[b] = b === 0x3d ? 0 : 1;
+QP_KIND[0x20] = 2;
+QP_KIND[0x09] = 2;
+const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
+/** Longest encoded line, the `=` of a soft break included (RFC 2045 6.7 rule 5). */
+const QP_LINE = 76;
+
+/** Bytes in the UTF-8 sequence a lead byte starts (1 for ASCII, continuation and invalid bytes). */
+const utf8Length = (b: number) => (b >= 0xf0 && b < 0xf8 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1);
+
+/**
+ * UTF-8 bytes to quoted-printable in one pass over the bytes, with what libqp's encode + wrap did
+ * (about five times slower, with a regular expression per wrapped line): LF and CRLF become CRLF
+ * line ends, a lone CR is data (`=0D`); space and tab are encoded at the end of a line; a `-`
+ * that starts a line is encoded (a line beginning `--` could be read as a MIME boundary); lines
+ * are at most 76 characters with the soft break's `=`, and a soft break never splits an escape
+ * or a multi-byte character. Each line is encoded on its own, which PrefixEncoder relies on.
+ */
+export function encodeQp(input: Buffer): Buffer {
+  const n = input.length;
+  // Each byte is at most 3 characters (an LF becomes CRLF: 2), plus a 3-byte soft break for every
+  // 64 or more (a soft break comes when what is next, 12 characters at most, does not fit in 75).
+  const out = Buffer.allocUnsafe(3 * n + 3 * Math.ceil((3 * n) / 64) + 3);
+  // Whether the line ends before byte j. Reads stay in bounds: V8 reads typed arrays out of
+  // bounds on a slow path.
+  const endsBefore = (j: number) =>
+    j >= n || input[j] === 0x0a || (input[j] === 0x0d && j + 1 < n && input[j + 1] === 0x0a);
+  let o = 0;
+  let column = 0;
+  let i = 0;
+  while (i < n) {
+    // The common case first: printable ASCII, and space or tab before more of the line, after
+    // the line's start (a hyphen there is escaped) and where a soft break cannot be due.
+    if (column > 0) {
+      while (i < n && column < QP_LINE - 1) {
+        const kind = QP_KIND[input[i]!];
+        if (kind !== 1 && (kind !== 2 || endsBefore(i + 1))) break;
+        out[o++] = input[i++]!;
+        column++;
+      }
+      if (i >= n) break;
+    }
+    const b = input[i]!;
+    // The bytes written together: one, or a whole multi-byte character (all escaped).
+    let count = 1;
+    let literal = false;
+    if (b < 0x80) {
+      if (b === 0x0a || (b === 0x0d && i + 1 < n && input[i + 1] === 0x0a)) {
+        out[o++] = 0x0d;
+        out[o++] = 0x0a;
+        column = 0;
+        i += b === 0x0a ? 1 : 2;
+        continue;
+      }
+      const kind = QP_KIND[b]!;
+      literal = kind === 1 ? b !== 0x2d || column > 0 : kind === 2 && !endsBefore(i + 1);
+    } else {
+      count = utf8Length(b);
+      for (let k = 1; k < count; k++) {
+        if (i + k >= n || (input[i + k]! & 0xc0) !== 0x80) {
+          count = 1;
+          break;
+        }
+      }
+    }
+    let width = literal ? 1 : 3 * count;
+    // Room on this line: all of it for what ends the line, else one character for the soft break.
+    if (column + width > QP_LINE - 1 && (column + width > QP_LINE || !endsBefore(i + count))) {
+      out[o++] = 0x3d;
+      out[o++] = 0x0d;
+      out[o++] = 0x0a;
+      column = 0;
+      if (b === 0x2d) {
+        literal = false;
+        width = 3;
+      }
+    }
+    if (literal) {
+      out[o++] = b;
+    } else {
+      for (let k = 0; k < count; k++) {
+        const c = input[i + k]!;
+        out[o++] = 0x3d;
+        out[o++] = HEX[c >> 4]!;
+        out[o++] = HEX[c & 15]!;
+      }
+    }
+    column += width;
+    i += count;
+  }
+  // An exact copy: a prefix's encoding is kept for the whole message, the worst case is 3× its size.
+  return Buffer.from(out.subarray(0, o));
 }
 
 function base64Lines(bytes: Buffer): Buffer {
