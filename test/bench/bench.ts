@@ -18,10 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { PASSWORD } from '../helpers/config.ts';
-import { startRelayChild } from '../helpers/relay-child.ts';
+import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
 import { RawSmtp } from '../helpers/smtp.ts';
 import { testCertificate } from '../helpers/stack.ts';
 import { benchConfig, startDynamoProcess, startSesProcess } from './backends.ts';
+import { bundled } from './bundle.ts';
 import { percentile, type RunResult, runLoad, type Target } from './client.ts';
 import { runConsoleBench } from './console-bench.ts';
 import { cpuMeter, procSeconds } from './cpu.ts';
@@ -91,7 +92,7 @@ async function baselineServer(
 ): Promise<{ port: number; proc: ChildProcess }> {
   const proc = child(
     process.execPath,
-    ['--import', 'tsx', `test/bench/${script}`, ...args],
+    [await bundled(`test/bench/${script}`), ...args],
     { ...env, FAIRSEND_TLS_KEY: tls.keyFile, FAIRSEND_TLS_CERT: tls.certFile },
     true,
   );
@@ -124,6 +125,11 @@ interface Row {
   results: Record<string, RunResult | undefined>;
 }
 
+/** The relay as the Docker image runs it: the esbuild bundle on plain node (test/bench/bundle.ts). */
+async function startRelay(config: FairsendConfig, tls: { keyFile: string; certFile: string }): Promise<RelayChild> {
+  return startRelayChild(config, tls, { script: await bundled('test/helpers/relay-process.ts') });
+}
+
 /** Every child process, killed on the way out whatever happens. */
 const children: { kill(): unknown }[] = [];
 
@@ -143,9 +149,9 @@ async function main(): Promise<void> {
   const sesPort = (await ses.listen()).port;
   const config = await benchConfig(dynamo.port, sesPort);
 
-  const relay = await startRelayChild(config, tls);
+  const relay = await startRelay(config, tls);
   children.push({ kill: () => relay.kill('SIGKILL') });
-  const relayDelayed = await startRelayChild({ ...config, smtp: { ...config.smtp, greetingDelayMs: 100 } }, tls);
+  const relayDelayed = await startRelay({ ...config, smtp: { ...config.smtp, greetingDelayMs: 100 } }, tls);
   children.push({ kill: () => relayDelayed.kill('SIGKILL') });
   const bare = await bareServer(0, tls);
   const bareDelayed = await bareServer(100, tls);
@@ -359,7 +365,7 @@ async function main(): Promise<void> {
     const slowSes = await startSesProcess(SES_LATENCY_MS);
     children.push(slowDynamo.proc, slowSes.proc);
     const slowConfig = await benchConfig(slowDynamo.port, slowSes.port);
-    const slowRelay = await startRelayChild(slowConfig, tls);
+    const slowRelay = await startRelay(slowConfig, tls);
     children.push({ kill: () => slowRelay.kill('SIGKILL') });
     const target = { name: 'Fairsend, slow backends', port: slowRelay.ports.starttls, secure: true };
     for (const recipients of [1, 10]) {
@@ -397,7 +403,7 @@ async function main(): Promise<void> {
   const big = await message25m();
   const bigSize = Buffer.byteLength(big, 'latin1');
   const bigCase = async (declareSize: boolean) => {
-    const bigRelay = await startRelayChild(config, tls);
+    const bigRelay = await startRelay(config, tls);
     children.push({ kill: () => bigRelay.kill('SIGKILL') });
     await bigRelay.gc();
     const idle = await bigRelay.stats();
@@ -430,10 +436,7 @@ async function main(): Promise<void> {
   const budget = 512 * 1024 * 1024;
   const flood = `${big.slice(0, big.indexOf('\r\n\r\n') + 4)}${`${'f'.repeat(76)}\r\n`.repeat(Math.floor((38 * 1024 * 1024) / 78))}`;
   const budgetCase = async (declareSize: boolean) => {
-    const budgetRelay = await startRelayChild(
-      { ...config, smtp: { ...config.smtp, maxDataBytesInFlight: budget } },
-      tls,
-    );
+    const budgetRelay = await startRelay({ ...config, smtp: { ...config.smtp, maxDataBytesInFlight: budget } }, tls);
     children.push({ kill: () => budgetRelay.kill('SIGKILL') });
     await budgetRelay.gc();
     const idle = await budgetRelay.stats();
@@ -460,7 +463,7 @@ async function main(): Promise<void> {
     ['no SIZE declared (refused at the end of DATA)', await budgetCase(false)],
   ] as const;
 
-  const idleRelay = await startRelayChild(config, tls);
+  const idleRelay = await startRelay(config, tls);
   children.push({ kill: () => idleRelay.kill('SIGKILL') });
   await idleRelay.gc();
   const idleBefore = await idleRelay.stats();
@@ -508,7 +511,7 @@ async function main(): Promise<void> {
     '- Load generator: real SMTP sessions over TCP from `test/bench/client.ts` (STARTTLS + AUTH PLAIN, then MAIL, RCPT×n, DATA), in the benchmark process, one message per connection or pooled (persistent) connections. Latency is measured from the end of DATA (the final "." written) to the reply.',
   );
   out(
-    '- Fairsend: the relay (`test/helpers/relay-process.ts`, the local stack without its embedded services) in its own process; DynamoDB is the local stand-in (dynalite behind the SigV4 check DynamoDB makes, `test/bench/stand-in-process.ts`) in another process; SES is the stand-in in the benchmark process, answering at once and keeping nothing, so the figures measure Fairsend, not SES.',
+    '- Fairsend: the relay (`test/helpers/relay-process.ts`, the local stack without its embedded services) in its own process, compiled as the Docker image compiles it (an esbuild bundle run with plain `node`, no tsx; the Node baselines likewise); DynamoDB is the local stand-in (dynalite behind the SigV4 check DynamoDB makes, `test/bench/stand-in-process.ts`) in another process; SES is the stand-in in the benchmark process, answering at once and keeping nothing, so the figures measure Fairsend, not SES.',
   );
   out(
     "- Baselines in the same run, driven by the same client: **smtp-server bare** (same TLS and AUTH steps, accepts any login, discards the message; the framework's ceiling) and **Postfix smtp-sink** (the C ceiling; it speaks neither STARTTLS nor AUTH, so it is driven in plain text, and the ratio to it flatters it).",

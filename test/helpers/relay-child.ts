@@ -22,15 +22,18 @@ export interface RelayChild {
 
 const SCRIPT = fileURLToPath(new URL('./relay-process.ts', import.meta.url));
 
-/** Starts test/helpers/relay-process.ts with tsx; resolves once it listens. */
+/**
+ * Starts test/helpers/relay-process.ts with tsx, or `script`, that module compiled to JavaScript
+ * (the benchmark's bundle, run with plain node); resolves once it listens.
+ */
 export async function startRelayChild(
   config: FairsendConfig,
   tls: { keyFile: string; certFile: string },
+  options: { script?: string } = {},
 ): Promise<RelayChild> {
-  const child = fork(SCRIPT, [], {
+  const child = fork(options.script ?? SCRIPT, [], {
     execArgv: [
-      '--import',
-      'tsx',
+      ...(options.script ? [] : ['--import', 'tsx']),
       '--expose-gc',
       ...(process.env.RELAY_NODE_FLAGS ? process.env.RELAY_NODE_FLAGS.split(' ') : []),
     ],
