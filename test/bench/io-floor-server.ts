@@ -1,28 +1,33 @@
 /**
  * The floor under Fairsend's design, for the benchmark: smtp-server with the relay's TLS and AUTH
- * steps, making per message the same AWS round trips as the relay, through the same client code,
- * and nothing else. At each RCPT one BatchGetItem of the oppositions table (the check at RCPT); at
- * the end of DATA one BatchGetItem (contacts and idempotency), one SendEmail per recipient with
- * the message as it came (no MIME work, no footer, no token) and one BatchWriteItem (a send-log
- * item per copy); then 250. No policy, no parsing, no copies. What the relay costs above this is
- * Fairsend's own work; this itself is what any relay of this design pays in Node.
+ * steps, making per message the same AWS requests as the relay, built by the relay's own store
+ * code, and nothing else. At each RCPT the opposition read (`findBlocking`: the address, its
+ * base address, their erased forms, its domains); at the end of DATA one BatchGetItem across
+ * three tables (contacts, idempotency, the opposition re-check), one SendEmail per recipient with
+ * the message as it came (no MIME work, no footer, no token) and the send log's batched write
+ * (`recordMany`: the same three items per copy); then 250. No policy, no parsing, no copies. What
+ * the relay costs above this is Fairsend's own work; this itself is what any relay of this design
+ * pays in Node.
  *
  * Reads the configuration like the relay process (FAIRSEND_PROCESS_CONFIG, FAIRSEND_TLS_*);
  * prints its port as JSON on stdout.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { SMTPServerOptions } from 'smtp-server';
 import { SesV2Sender } from '../../proxy/ses-sender.ts';
+import { normaliseAddress } from '../../shared/address.ts';
 import { parseConfig } from '../../shared/config.ts';
+import { matchingFor } from '../../shared/rules/opposition.ts';
 import { createDynamoClient } from '../../shared/stores/dynamo.ts';
+import { createStores } from '../../shared/stores/index.ts';
 import { listenForBench, submissionServer } from './baseline-server.ts';
 
 const config = parseConfig(JSON.parse(process.env.FAIRSEND_PROCESS_CONFIG ?? '{}'), 'floor process config');
-const db = createDynamoClient(config.dynamodb);
+const stores = createStores(createDynamoClient(config.dynamodb), config.dynamodb.tables);
 const ses = new SesV2Sender(config.ses);
-const { tables } = config.dynamodb;
+const CONTROLLER = 'acme';
+const matching = matchingFor(config.controllers[CONTROLLER]!, config.privacy.erasureKey);
 
 const options: SMTPServerOptions = {
   key: readFileSync(process.env.FAIRSEND_TLS_KEY!),
@@ -35,20 +40,9 @@ const options: SMTPServerOptions = {
   logger: false,
   onAuth: (auth, _session, callback) => callback(null, { user: auth.username ?? 'x' }),
   onRcptTo: (address, _session, callback) => {
-    const recipient = address.address.toLowerCase();
-    const domain = recipient.slice(recipient.lastIndexOf('@') + 1);
-    db.send(
-      new BatchGetCommand({
-        RequestItems: {
-          [tables.oppositions]: {
-            Keys: [
-              { pk: 'acme', sk: `address#${recipient}` },
-              { pk: 'acme', sk: `domain#${domain}` },
-            ],
-          },
-        },
-      }),
-    ).then(
+    const recipient = normaliseAddress(address.address);
+    if (!recipient) return callback(Object.assign(new Error('5.1.3 bad address'), { responseCode: 501 }));
+    stores.oppositions.findBlocking(CONTROLLER, [recipient], matching).then(
       () => callback(),
       (err: Error) => callback(Object.assign(new Error(`4.4.3 ${err.message}`), { responseCode: 451 })),
     );
@@ -58,9 +52,9 @@ const options: SMTPServerOptions = {
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.once('end', () => {
       const raw = Buffer.concat(chunks);
-      const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
+      const recipients = session.envelope.rcptTo.flatMap((r) => normaliseAddress(r.address) ?? []);
       const key = createHash('sha256').update(raw).digest('base64url');
-      deliver(raw, recipients, key).then(
+      deliver(raw, recipients, key, session.user ?? 'x').then(
         (n) => callback(null, `Ok: ${n} copies sent`),
         (err: Error) => callback(Object.assign(new Error(`4.3.0 ${err.message}`), { responseCode: 451 })),
       );
@@ -68,29 +62,37 @@ const options: SMTPServerOptions = {
   },
 };
 
-async function deliver(raw: Buffer, recipients: string[], key: string): Promise<number> {
-  await db.send(
-    new BatchGetCommand({
-      RequestItems: {
-        [tables.contacts]: { Keys: recipients.map((r) => ({ pk: 'acme', sk: `contact#${r}` })) },
-        [tables.sendLog]: { Keys: [{ pk: `idem#${key}`, sk: 'idem' }] },
-      },
-    }),
-  );
+async function deliver(
+  raw: Buffer,
+  recipients: NonNullable<ReturnType<typeof normaliseAddress>>[],
+  key: string,
+  user: string,
+): Promise<number> {
+  const addresses = recipients.map((r) => r.address);
+  await stores.read([
+    stores.contacts.getManyRequest(CONTROLLER, addresses),
+    stores.sendLog.alreadySentRequest(key, addresses, new Date(Date.now() - 24 * 3600_000)),
+    stores.oppositions.findBlockingRequest(CONTROLLER, recipients, matching),
+  ] as const);
   const ids = await Promise.all(
-    recipients.map((recipient) =>
-      ses.send({ recipient, from: 'alice@acme.example', parts: [raw], tags: { controller: 'acme' } }),
+    addresses.map((recipient) =>
+      ses.send({ recipient, from: 'alice@acme.example', parts: [raw], tags: { controller: CONTROLLER } }),
     ),
   );
   const at = new Date().toISOString();
-  const items = ids.map((id, i) => ({
-    PutRequest: {
-      Item: { pk: `copy#${key}`, sk: recipients[i]!, sesId: id, at, copyId: randomBytes(9).toString('hex') },
-    },
-  }));
-  for (let i = 0; i < items.length; i += 25) {
-    await db.send(new BatchWriteCommand({ RequestItems: { [tables.sendLog]: items.slice(i, i + 25) } }));
-  }
+  await stores.sendLog.recordMany(
+    ids.map((sesMessageId, i) => ({
+      controller: CONTROLLER,
+      purpose: 'prospection',
+      user,
+      recipient: addresses[i]!,
+      at,
+      sesMessageId,
+      copyId: randomBytes(9).toString('base64url'),
+      messageId: `<${key}@floor.example>`,
+      idempotencyKey: key,
+    })),
+  );
   return ids.length;
 }
 
