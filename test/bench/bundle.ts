@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -38,4 +38,15 @@ async function build1(script: string): Promise<string> {
     logLevel: 'warning',
   });
   return outfile;
+}
+
+/** The node flags the Docker image runs the relay with (its CMD), for the benchmark to run it alike. */
+export function shippedNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const cmd = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  const argv = cmd ? (JSON.parse(cmd) as string[]) : [];
+  if (argv[0] !== 'node' || !argv.at(-1)?.endsWith('.mjs')) {
+    throw new Error(`the Dockerfile's CMD is not ["node", ...flags, "<script>.mjs"]: ${cmd}`);
+  }
+  return argv.slice(1, -1);
 }

@@ -24,17 +24,18 @@ const SCRIPT = fileURLToPath(new URL('./relay-process.ts', import.meta.url));
 
 /**
  * Starts test/helpers/relay-process.ts with tsx, or `script`, that module compiled to JavaScript
- * (the benchmark's bundle, run with plain node); resolves once it listens.
+ * (the benchmark's bundle, run with plain node and `nodeFlags`); resolves once it listens.
  */
 export async function startRelayChild(
   config: FairsendConfig,
   tls: { keyFile: string; certFile: string },
-  options: { script?: string } = {},
+  options: { script?: string; nodeFlags?: string[] } = {},
 ): Promise<RelayChild> {
   const child = fork(options.script ?? SCRIPT, [], {
     execArgv: [
       ...(options.script ? [] : ['--import', 'tsx']),
       '--expose-gc',
+      ...(options.nodeFlags ?? []),
       ...(process.env.RELAY_NODE_FLAGS ? process.env.RELAY_NODE_FLAGS.split(' ') : []),
     ],
     env: {
