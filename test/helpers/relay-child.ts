@@ -24,7 +24,8 @@ const SCRIPT = fileURLToPath(new URL('./relay-process.ts', import.meta.url));
 
 /**
  * Starts test/helpers/relay-process.ts with tsx, or `script`, that module compiled to JavaScript
- * (the benchmark's bundle, run with plain node and `nodeFlags`); resolves once it listens.
+ * (the benchmark's bundle, run with plain node); with `nodeFlags` (the image's, a profiler's);
+ * resolves once it listens.
  */
 export async function startRelayChild(
   config: FairsendConfig,
@@ -32,12 +33,7 @@ export async function startRelayChild(
   options: { script?: string; nodeFlags?: string[] } = {},
 ): Promise<RelayChild> {
   const child = fork(options.script ?? SCRIPT, [], {
-    execArgv: [
-      ...(options.script ? [] : ['--import', 'tsx']),
-      '--expose-gc',
-      ...(options.nodeFlags ?? []),
-      ...(process.env.RELAY_NODE_FLAGS ? process.env.RELAY_NODE_FLAGS.split(' ') : []),
-    ],
+    execArgv: [...(options.script ? [] : ['--import', 'tsx']), '--expose-gc', ...(options.nodeFlags ?? [])],
     env: {
       ...process.env,
       FAIRSEND_PROCESS_CONFIG: JSON.stringify(config),
