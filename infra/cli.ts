@@ -287,7 +287,7 @@ async function run(
             err(`${rest[1]}: no such file\n`);
             return 2;
           }
-          return importOppositionFile(service, actor, controller, rest[1]);
+          return await importOppositionFile(service, actor, controller, rest[1]);
         }
         if (rest.length > 0) throw new UsageError(`unknown argument "${rest[0]}"`);
         const { rows, more } = await pages((page) => service.oppositions(controller, values.search, page));
