@@ -105,11 +105,7 @@ export class MessagePipeline {
     // sent, and the opposition list once more, for everyone accepted at RCPT: an objection made
     // while this transaction was open (a slow client, NOOPs) is honoured up to the last moment.
     // One BatchGetItem across the three tables: one round trip.
-    // The template depends on the message alone: built while the reads are in flight, it is off
-    // the critical path from DATA to the reply. Awaited where it is used (an error surfaces there).
-    const building = buildTemplate(message.raw, { hostname: config.smtp.hostname });
-    building.catch(() => {}); // when the message is refused before it is used
-    const reads = await this.failClosed('contact, send-log and opposition lookup', () =>
+    const reading = this.failClosed('contact, send-log and opposition lookup', () =>
       this.stores.read([
         this.stores.contacts.getManyRequest(entry.controller, addresses),
         this.stores.sendLog.alreadySentRequest(key, addresses, notBefore),
@@ -120,6 +116,17 @@ export class MessagePipeline {
         ),
       ] as const),
     );
+    // The template depends on the message alone: built while the reads are in flight, it is off
+    // the critical path from DATA to the reply. The reads leave in this turn's batch (a
+    // setImmediate, shared/stores/dynamo.ts); the template is built in the next one, once the
+    // request is written, not before it: the MIME work (mailsplit's streams, parse5) runs in
+    // microtasks, which would otherwise all run before the batch goes out. Awaited where it is
+    // used (an error surfaces there).
+    const building = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      buildTemplate(message.raw, { hostname: config.smtp.hostname }),
+    );
+    building.catch(() => {}); // when the message is refused before it is used
+    const reads = await reading;
     if (reads.kind === 'defer') return reads;
     const [contacts, alreadySent, opposed] = reads.value;
 
