@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import dynalite from 'dynalite';
 import { LOCAL_AWS_CREDENTIALS } from '../../shared/aws/local-endpoint.ts';
-import { readBody } from './http-server.ts';
+import { readBody, reportServed, type Served } from './http-server.ts';
 import { SigV4Verifier, type VerifyFailure } from './sigv4-verifier.ts';
 
 /**
@@ -40,6 +40,8 @@ export async function startDynamoStandIn(options: {
    * when shorter, as the service's own work is inside DynamoDB's latency.
    */
   latencyMs?: number;
+  /** For benchmarks: each request's round trip as served, when its answer has been written. */
+  onServed?: (served: Served) => void;
 }): Promise<DynamoStandIn> {
   const server: Server = dynalite({
     createTableMs: 0,
@@ -64,6 +66,10 @@ export async function startDynamoStandIn(options: {
       if (--inFlight === 0) drained?.();
     });
     const arrived = performance.now();
+    if (options.onServed) {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      reportServed(target.slice(target.indexOf('.') + 1), res, options.onServed);
+    }
     readBody(req, MAX_REQUEST_BYTES)
       .then((body) => {
         if (options.latencyMs) answerNoSoonerThan(res, arrived + options.latencyMs);

@@ -77,3 +77,20 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   }
   return Buffer.concat(chunks);
 }
+
+/**
+ * One request as a stand-in served it (for the benchmark): its operation, when it arrived and
+ * when its answer was written, in milliseconds since the epoch to the microsecond, comparable
+ * across processes.
+ */
+export interface Served {
+  operation: string;
+  arrivedAt: number;
+  answeredAt: number;
+}
+
+/** Calls `onServed` once the answer to the request that arrived just now has been written. */
+export function reportServed(operation: string, res: ServerResponse, onServed: (served: Served) => void): void {
+  const arrivedAt = performance.timeOrigin + performance.now();
+  res.once('finish', () => onServed({ operation, arrivedAt, answeredAt: performance.timeOrigin + performance.now() }));
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { z } from 'zod';
 import { LOCAL_AWS_CREDENTIALS } from '../../shared/aws/local-endpoint.ts';
-import { readBody } from './http-server.ts';
+import { readBody, reportServed, type Served } from './http-server.ts';
 import { guardLocalRequest } from './loopback-guard.ts';
 import { outboxPage } from './outbox-page.ts';
 import { SigV4Verifier, type VerifyFailure } from './sigv4-verifier.ts';
@@ -63,6 +63,8 @@ export class SesStandIn extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   /** Delay before answering, to model SES latency in benchmarks. */
   latencyMs = 0;
+  /** For benchmarks: each SendEmail's round trip as served, when its answer has been written. */
+  onServed: ((served: Served) => void) | undefined;
   /** The account's send rate, as SES enforces it (one second's burst): above it, 429 throttling. 0: none. */
   maxRate = 0;
   /** Requests refused for the send rate. */
@@ -198,6 +200,7 @@ export class SesStandIn extends EventEmitter {
   private async sendEmail(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The latency counts from the request's arrival: the stand-in's own work is inside it, as SES's is.
     const due = performance.now() + this.latencyMs;
+    if (this.onServed) reportServed('SendEmail', res, this.onServed);
     this.requests++;
     const body = await readBody(req, MAX_REQUEST_BYTES);
     if (body === null) return sesError(res, 413, 'BadRequestException', `request body over ${MAX_REQUEST_BYTES} bytes`);

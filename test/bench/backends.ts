@@ -1,35 +1,60 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Served } from '../../infra/local/http-server.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
 import { testConfig } from '../helpers/config.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** A stand-in in a child process; `served`: every request it answered, when started reporting them. */
+export interface StandInProcess {
+  port: number;
+  proc: ChildProcess;
+  served: Served[];
+}
+
 /** The DynamoDB stand-in in a child process (test/bench/stand-in-process.ts); resolves once it listens. */
-export function startDynamoProcess(latencyMs = 0): Promise<{ port: number; proc: ChildProcess }> {
-  return standInProcess('dynamodb', latencyMs);
+export function startDynamoProcess(latencyMs = 0, options: { reportServed?: boolean } = {}): Promise<StandInProcess> {
+  return standInProcess('dynamodb', latencyMs, options.reportServed ?? false);
 }
 
 /** The SES stand-in in a child process; resolves once it listens. */
-export function startSesProcess(latencyMs = 0): Promise<{ port: number; proc: ChildProcess }> {
-  return standInProcess('ses', latencyMs);
+export function startSesProcess(latencyMs = 0, options: { reportServed?: boolean } = {}): Promise<StandInProcess> {
+  return standInProcess('ses', latencyMs, options.reportServed ?? false);
 }
 
 async function standInProcess(
   service: 'dynamodb' | 'ses',
   latencyMs: number,
-): Promise<{ port: number; proc: ChildProcess }> {
+  reportServed: boolean,
+): Promise<StandInProcess> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/bench/stand-in-process.ts', '--service', service, '--latency-ms', String(latencyMs)],
+    [
+      '--import',
+      'tsx',
+      'test/bench/stand-in-process.ts',
+      '--service',
+      service,
+      '--latency-ms',
+      String(latencyMs),
+      ...(reportServed ? ['--report-served'] : []),
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  const served: Served[] = [];
+  const lines = createInterface({ input: proc.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
+    lines.on('line', (line) => {
+      const said = JSON.parse(line) as { port?: number; served?: Served };
+      if (said.served) served.push(said.served);
+      else if (said.port !== undefined) resolve(said.port);
+    });
     proc.once('exit', (code) => reject(new Error(`${service} stand-in exited ${code}`)));
   });
-  return { port, proc };
+  return { port, proc, served };
 }
 
 /**

@@ -17,6 +17,8 @@ export interface RunResult {
   errors: number;
   seconds: number;
   latencies: number[];
+  /** Each accepted message's end of DATA and reply, in milliseconds since the epoch (to compare with the stand-ins' `Served`). */
+  windows: { from: number; to: number }[];
   firstError?: string;
 }
 
@@ -37,7 +39,7 @@ export async function runLoad(options: {
 }): Promise<RunResult> {
   const { target } = options;
   const deadline = performance.now() + options.seconds * 1000;
-  const result: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [] };
+  const result: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [], windows: [] };
   let issued = 0;
   const open = async () => {
     const smtp = await RawSmtp.connect(target.port);
@@ -73,6 +75,7 @@ export async function runLoad(options: {
         if (reply.startsWith('250')) {
           result.messages++;
           result.latencies.push(t1 - t0);
+          result.windows.push({ from: performance.timeOrigin + t0, to: performance.timeOrigin + t1 });
         } else {
           result.errors++;
           result.firstError ??= reply;
