@@ -22,7 +22,7 @@ import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
 import { RawSmtp } from '../helpers/smtp.ts';
 import { testCertificate } from '../helpers/stack.ts';
 import { benchConfig, startDynamoProcess, startSesProcess } from './backends.ts';
-import { bundled, shippedNodeFlags } from './bundle.ts';
+import { bundled, shippedEnv, shippedNodeFlags } from './bundle.ts';
 import { percentile, type RunResult, runLoad, type Target } from './client.ts';
 import { runConsoleBench } from './console-bench.ts';
 import { cpuMeter, procSeconds } from './cpu.ts';
@@ -90,10 +90,11 @@ async function baselineServer(
   args: string[],
   env: NodeJS.ProcessEnv,
   tls: { keyFile: string; certFile: string },
+  nodeFlags: string[] = [],
 ): Promise<{ port: number; proc: ChildProcess }> {
   const proc = child(
     process.execPath,
-    [await bundled(`test/bench/${script}`), ...args],
+    [...nodeFlags, await bundled(`test/bench/${script}`), ...args],
     { ...env, FAIRSEND_TLS_KEY: tls.keyFile, FAIRSEND_TLS_CERT: tls.certFile },
     true,
   );
@@ -109,14 +110,20 @@ const bareServer = (delay: number, tls: { keyFile: string; certFile: string }) =
 
 /**
  * The I/O floor (test/bench/io-floor-server.ts) against the same stand-ins and tables as the relay,
- * with the relay's TLS certificate: the AWS round trips of Fairsend's design and nothing else.
+ * with the relay's TLS certificate, node flags and environment: the AWS round trips of Fairsend's
+ * design and nothing else.
  */
 const ioFloorServer = (config: FairsendConfig, tls: { keyFile: string; certFile: string }) =>
   baselineServer(
     'io-floor-server.ts',
     [],
-    { FAIRSEND_PROCESS_CONFIG: JSON.stringify(config), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    {
+      ...shippedEnv(),
+      FAIRSEND_PROCESS_CONFIG: JSON.stringify(config),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
     tls,
+    shippedNodeFlags(),
   );
 
 interface Row {
@@ -126,11 +133,12 @@ interface Row {
   results: Record<string, RunResult | undefined>;
 }
 
-/** The relay as the Docker image runs it: the esbuild bundle on plain node, with the image's node flags (test/bench/bundle.ts). */
+/** The relay as the Docker image runs it: the esbuild bundle on plain node, with the image's node flags and environment (test/bench/bundle.ts). */
 async function startRelay(config: FairsendConfig, tls: { keyFile: string; certFile: string }): Promise<RelayChild> {
   return startRelayChild(config, tls, {
     script: await bundled('test/helpers/relay-process.ts'),
     nodeFlags: shippedNodeFlags(),
+    env: shippedEnv(),
   });
 }
 

@@ -50,3 +50,21 @@ export function shippedNodeFlags(): string[] {
   }
   return argv.slice(1, -1);
 }
+
+/**
+ * The environment the Docker image runs the relay in (the `ENV` lines of its last stage), for
+ * the benchmark to run it alike: the malloc settings change its memory figures.
+ */
+export function shippedEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const env: Record<string, string> = {};
+  for (const [, line] of lastStage.matchAll(/^ENV\s+(.+)$/gm)) {
+    for (const pair of line!.trim().split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`the Dockerfile's ENV is not KEY=VALUE ...: ${line}`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}

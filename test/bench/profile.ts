@@ -13,7 +13,7 @@ import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
 import { startRelayChild } from '../helpers/relay-child.ts';
 import { testCertificate } from '../helpers/stack.ts';
 import { benchConfig, startDynamoProcess } from './backends.ts';
-import { shippedNodeFlags } from './bundle.ts';
+import { shippedEnv, shippedNodeFlags } from './bundle.ts';
 import { runLoad } from './client.ts';
 import { message20k } from './messages.ts';
 
@@ -47,9 +47,10 @@ await runLoad({
   address: (n, r) => `r${n * 100 + r}@client.example`,
 });
 await primer.exit();
-// With the Docker image's node flags (its young-generation size changes what GC costs).
+// With the Docker image's node flags and environment (its young-generation size changes what GC costs).
 const relay = await startRelayChild(config, tls, {
   nodeFlags: [...shippedNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${dir}`],
+  env: shippedEnv(),
 });
 target.port = relay.ports.starttls;
 const before = new Set(readdirSync(dir));

@@ -24,18 +24,19 @@ const SCRIPT = fileURLToPath(new URL('./relay-process.ts', import.meta.url));
 
 /**
  * Starts test/helpers/relay-process.ts with tsx, or `script`, that module compiled to JavaScript
- * (the benchmark's bundle, run with plain node); with `nodeFlags` (the image's, a profiler's);
- * resolves once it listens.
+ * (the benchmark's bundle, run with plain node); with `nodeFlags` (the image's, a profiler's) and
+ * `env` (the image's); resolves once it listens.
  */
 export async function startRelayChild(
   config: FairsendConfig,
   tls: { keyFile: string; certFile: string },
-  options: { script?: string; nodeFlags?: string[] } = {},
+  options: { script?: string; nodeFlags?: string[]; env?: Record<string, string> } = {},
 ): Promise<RelayChild> {
   const child = fork(options.script ?? SCRIPT, [], {
     execArgv: [...(options.script ? [] : ['--import', 'tsx']), '--expose-gc', ...(options.nodeFlags ?? [])],
     env: {
       ...process.env,
+      ...options.env,
       FAIRSEND_PROCESS_CONFIG: JSON.stringify(config),
       FAIRSEND_TLS_KEY: tls.keyFile,
       FAIRSEND_TLS_CERT: tls.certFile,

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { shippedNodeFlags } from '../bench/bundle.ts';
+import { shippedEnv, shippedNodeFlags } from '../bench/bundle.ts';
 
 describe("the Docker image's command", () => {
   it('runs node with flags node accepts, which the benchmark runs the relay with', () => {
@@ -9,6 +9,10 @@ describe("the Docker image's command", () => {
     const run = spawnSync(process.execPath, [...flags, '-e', 'process.exit(0)'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
+  });
+
+  it('sets the environment the benchmark runs the relay in: glibc malloc with two arenas and a fixed mmap threshold', () => {
+    expect(shippedEnv()).toEqual({ NODE_ENV: 'production', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
   });
 
   it('a flag node does not know is caught', () => {
