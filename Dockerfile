@@ -21,8 +21,9 @@ ENV NODE_ENV=production
 # 32 MB after the first large free, then keeps such blocks in its heap). Measured by `npm run bench`,
 # which runs the relay with this environment, in alternating runs of one session: 1,000 idle TLS
 # sessions 134-138 MB instead of 198; 50 sessions each uploading 38 MB at once 1.06-1.26x the DATA
-# budget above idle with SIZE declared and 1.13-1.15x without, instead of 1.20-1.48x and 1.29-1.38x;
-# CPU per copy the same within the noise of alternating runs (B/A 1.005 and 1.009 at 1 x 10).
+# budget above idle with SIZE declared and 1.13-1.16x without, instead of 1.20-1.48x and 1.29-1.38x;
+# CPU per copy the same within the noise: two relays measured in turns, with and without, gave
+# medians of 0.97-1.12 over seven runs (1 x 10 and 10 x 10), around 1.0 on a machine that varies +-10 %.
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=build /src/dist/relay.mjs ./relay.mjs
 USER node
