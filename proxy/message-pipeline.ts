@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { NormalisedAddress } from '../shared/address.ts';
 import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
 import { readDirectives } from '../shared/directives.ts';
@@ -122,9 +123,7 @@ export class MessagePipeline {
     // request is written, not before it: the MIME work (mailsplit's streams, parse5) runs in
     // microtasks, which would otherwise all run before the batch goes out. Awaited where it is
     // used (an error surfaces there).
-    const building = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      buildTemplate(message.raw, { hostname: config.smtp.hostname }),
-    );
+    const building = nextTurn().then(() => buildTemplate(message.raw, { hostname: config.smtp.hostname }));
     building.catch(() => {}); // when the message is refused before it is used
     const reads = await reading;
     if (reads.kind === 'defer') return reads;
