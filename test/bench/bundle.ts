@@ -40,10 +40,11 @@ async function build1(script: string): Promise<string> {
   return outfile;
 }
 
+const dockerfile = () => readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+
 /** The node flags the Docker image runs the relay with (its CMD), for the benchmark to run it alike. */
 export function shippedNodeFlags(): string[] {
-  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const cmd = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  const cmd = [...dockerfile().matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
   const argv = cmd ? (JSON.parse(cmd) as string[]) : [];
   if (argv[0] !== 'node' || !argv.at(-1)?.endsWith('.mjs')) {
     throw new Error(`the Dockerfile's CMD is not ["node", ...flags, "<script>.mjs"]: ${cmd}`);
@@ -56,8 +57,8 @@ export function shippedNodeFlags(): string[] {
  * the benchmark to run it alike: the malloc settings change its memory figures.
  */
 export function shippedEnv(): Record<string, string> {
-  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const text = dockerfile();
+  const lastStage = text.slice(text.lastIndexOf('\nFROM '));
   const env: Record<string, string> = {};
   for (const [, line] of lastStage.matchAll(/^ENV\s+(.+)$/gm)) {
     for (const pair of line!.trim().split(/\s+/)) {
