@@ -26,7 +26,11 @@ const receiptRecordSchema = z.object({
 });
 type ReceiptRecord = z.infer<typeof receiptRecordSchema>;
 
-const TOKEN = new RegExp(`\\b(${TOKEN_PATTERN.source})\\b`);
+/**
+ * A token standing alone: not `\b`, which finds no boundary after a final "-" (a base64url
+ * character, one token in 64 ends with it) and so matched the token one character short.
+ */
+const TOKEN = new RegExp(`(?<![A-Za-z0-9_.-])(${TOKEN_PATTERN.source})(?![A-Za-z0-9_-])`);
 
 export interface MailtoResult {
   unsubscribed: number;

@@ -186,6 +186,39 @@ describe('mailto unsubscribe', () => {
     expect((await oppositionOf('viasns@client.example'))?.origin).toBe('mailto');
   });
 
+  it('reads a token that ends in "-" whole, in the subject and in the address (one token in 64 does)', async () => {
+    // \b after the token found no boundary after a final "-" and cut the token short: such mail was ignored.
+    const endingInDash = (recipient: string) => {
+      // Only a body whose length is a multiple of 3 can end in any character: the copy id varies it.
+      for (let i = 0; i < 10_000; i++) {
+        const copyId = `dash${'x'.repeat(i % 3)}${i}`;
+        const token = issueToken(stack.config.tokens, { controller: 'acme', recipient, copyId });
+        if (token.endsWith('-')) return token;
+      }
+      throw new Error('no token ending in "-" in 10,000 tries');
+    };
+    const bySubject = endingInDash('dash-subject@client.example');
+    const byAddress = endingInDash('dash-address@client.example');
+    for (const [raw, subject] of [
+      [
+        `From: a@client.example\r\nTo: unsubscribe@acme.example\r\nSubject: Re: unsubscribe ${bySubject}\r\n\r\n\r\n`,
+        'dash-subject@client.example',
+      ],
+      [
+        `From: b@client.example\r\nTo: unsubscribe+${byAddress}@acme.example\r\nSubject: stop\r\n\r\n\r\n`,
+        'dash-address@client.example',
+      ],
+    ] as const) {
+      const res = await fetch(`${base}/local/inbound-mail`, {
+        method: 'POST',
+        headers: { 'content-type': 'message/rfc822' },
+        body: raw,
+      });
+      expect(await res.json()).toEqual({ unsubscribed: 1, ignored: 0 });
+      expect((await oppositionOf(subject))?.origin).toBe('mailto');
+    }
+  });
+
   it('ignores a mail without a valid token', async () => {
     const raw = 'From: x@client.example\r\nTo: unsubscribe@acme.example\r\nSubject: unsubscribe me please\r\n\r\n\r\n';
     const res = await fetch(`${base}/local/inbound-mail`, {
