@@ -1,5 +1,6 @@
 import { type DefaultTreeAdapterMap, parse } from 'parse5';
 import { HTML_FOOTER_MARKER } from '../footer.ts';
+import { htmlShape } from './html-shape.ts';
 
 /**
  * Where the footer goes in an HTML part, so that the recipient sees it: as the last thing in the
@@ -88,25 +89,60 @@ function closersAtEnd(html: string): string | null {
   return null;
 }
 
-export function footerPlacement(html: string): PlacementResult {
-  const { width, centred } = layoutOf(html);
-  const lower = html.toLowerCase();
+/** Where the footer goes, decided by parsing: before one of these end tags (the last one), or at the end after closers. */
+type Decision = { before: '</body' | '</html' } | { closers: string } | { reason: string };
+
+function decide(html: string, lower: string): Decision {
   // Before the body's own end tag when it is one (the common case, and the place old clients expect).
-  for (const tag of ['</body', '</html']) {
+  for (const tag of ['</body', '</html'] as const) {
     const at = lower.lastIndexOf(tag);
     if (at !== -1 && atBodyLevel(probePath(`${html.slice(0, at)}${PROBE_HTML}${html.slice(at)}`))) {
-      return { ok: true, placement: { at, closers: '', width, centred } };
+      return { before: tag };
     }
   }
   const closers = closersAtEnd(html);
   if (closers === null) {
     return {
-      ok: false,
       reason:
         'its HTML part ends in a way after which nothing can be shown (e.g. <plaintext>), so the footer could not be made visible',
     };
   }
-  return { ok: true, placement: { at: html.length, closers, width, centred } };
+  return { closers };
+}
+
+/** Decisions by document shape (html-shape.ts), the most recently used kept. */
+const decisions = new Map<string, Decision>();
+const DECISIONS_KEPT = 1024;
+
+export function footerPlacement(html: string): PlacementResult {
+  const lower = html.toLowerCase();
+  const shape = htmlShape(html);
+  let decision = shape === undefined ? undefined : decisions.get(shape);
+  if (decision && shape) {
+    decisions.delete(shape);
+    decisions.set(shape, decision);
+  } else {
+    decision = decide(html, lower);
+    if (shape) {
+      decisions.set(shape, decision);
+      if (decisions.size > DECISIONS_KEPT) decisions.delete(decisions.keys().next().value!);
+    }
+  }
+  return placementOf(decision, html, lower);
+}
+
+/** The placement parse5 decides for this document, without the shape cache (the tests compare the two). */
+export function parsedFooterPlacement(html: string): PlacementResult {
+  const lower = html.toLowerCase();
+  return placementOf(decide(html, lower), html, lower);
+}
+
+function placementOf(decision: Decision, html: string, lower: string): PlacementResult {
+  if ('reason' in decision) return { ok: false, reason: decision.reason };
+  const { width, centred } = layoutOf(html);
+  if ('before' in decision)
+    return { ok: true, placement: { at: lower.lastIndexOf(decision.before), closers: '', width, centred } };
+  return { ok: true, placement: { at: html.length, closers: decision.closers, width, centred } };
 }
 
 /**
