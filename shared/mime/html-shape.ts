@@ -42,7 +42,6 @@ const COMMENT = /<!--(?!-?>)[\s\S]*?--!?>/y;
 const DOCTYPE = /<!doctype(?:[\t\n\f\r ][^>]*)?>/iy;
 /** `<![if mso]>`, `<?xml …>`, `</ x>`: bogus comments, to the first `>` (§13.2.5.41). */
 const BOGUS_COMMENT = /<(?:!(?!--)|\?|\/(?![a-zA-Z>]))[^>]*>/y;
-const TEXT_PIECE = /([\t\n\f\r ]+)|(&[#a-zA-Z0-9]*;?)|[^\t\n\f\r &]+/g;
 
 /** Elements whose content this model does not follow. */
 const UNFOLLOWED = new Set([
@@ -62,7 +61,10 @@ const UNFOLLOWED = new Set([
   'frame',
 ]);
 /** Raw text (style) and RCDATA (title): no tags inside, up to their own end tag. */
-const RAW_END: Record<string, RegExp> = { style: /<\/style[\t\n\f\r />]/gi, title: /<\/title[\t\n\f\r />]/gi };
+const RAW_END = new Map([
+  ['style', /<\/style[\t\n\f\r />]/gi],
+  ['title', /<\/title[\t\n\f\r />]/gi],
+]);
 const FORMATTING = new Set([
   'a',
   'b',
@@ -80,20 +82,50 @@ const FORMATTING = new Set([
   'u',
 ]);
 
-function textShape(text: string): string {
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d || c === 0x0c;
+const isReferenceChar = (c: number) =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x23;
+
+/** html[from, to): runs of whitespace as `w`, of other characters as `n`, references as written. */
+function textShape(html: string, from: number, to: number): string {
   let shape = '';
-  for (const piece of text.matchAll(TEXT_PIECE)) shape += piece[1] ? 'w' : piece[2] ? `${piece[2]}\u0001` : 'n';
+  let last = '';
+  for (let i = from; i < to; i++) {
+    const c = html.charCodeAt(i);
+    if (c === 0x26) {
+      let end = i + 1;
+      while (end < to && isReferenceChar(html.charCodeAt(end))) end++;
+      if (end < to && html.charCodeAt(end) === 0x3b) end++;
+      shape += `${html.slice(i, end)}\u0001`;
+      last = '&';
+      i = end - 1;
+    } else {
+      const kind = isSpace(c) ? 'w' : 'n';
+      if (kind !== last) shape += kind;
+      last = kind;
+    }
+  }
   return shape;
 }
 
 function startTagShape(name: string, attributes: string, selfClosing: string): string {
+  if (attributes === '') return `<${name}${selfClosing}>`;
   const keepValues = FORMATTING.has(name);
   let shape = `<${name}`;
-  for (const [, attribute, value] of attributes.matchAll(ATTRIBUTE)) {
+  ATTRIBUTE.lastIndex = 0;
+  for (let found = ATTRIBUTE.exec(attributes); found; found = ATTRIBUTE.exec(attributes)) {
+    const [, attribute, value] = found;
     shape += ` ${attribute}`;
     if (value !== undefined) shape += keepValues || attribute!.toLowerCase() === 'type' ? `=${value}` : '=';
   }
   return `${shape}${selfClosing}>`;
+}
+
+const isTagNameStart = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
+function exec(sticky: RegExp, html: string, at: number): RegExpExecArray | null {
+  sticky.lastIndex = at;
+  return sticky.exec(html);
 }
 
 /** The document's shape key, or undefined when it falls outside the model (parse it in full). */
@@ -104,36 +136,34 @@ export function htmlShape(html: string): string | undefined {
   while (at < html.length) {
     const lt = html.indexOf('<', at);
     const textEnd = lt === -1 ? html.length : lt;
-    if (textEnd > at) parts.push(textShape(html.slice(at, textEnd)));
+    if (textEnd > at) parts.push(textShape(html, at, textEnd));
     if (lt === -1) break;
     at = lt;
+    const next = html.charCodeAt(at + 1);
     let match: RegExpExecArray | null = null;
-    for (const verbatim of [COMMENT, DOCTYPE, BOGUS_COMMENT]) {
-      verbatim.lastIndex = at;
-      match = verbatim.exec(html);
-      if (match) break;
-    }
+    if (next === 0x21 /* ! */)
+      match = exec(COMMENT, html, at) ?? exec(DOCTYPE, html, at) ?? exec(BOGUS_COMMENT, html, at);
+    else if (next === 0x3f /* ? */) match = exec(BOGUS_COMMENT, html, at);
+    else if (next === 0x2f /* / */ && !isTagNameStart(html.charCodeAt(at + 2))) match = exec(BOGUS_COMMENT, html, at);
     if (match) {
       parts.push(match[0]);
       at += match[0].length;
       continue;
     }
-    END.lastIndex = at;
-    match = END.exec(html);
-    if (match) {
-      if (UNFOLLOWED.has(match[1]!.toLowerCase())) return undefined;
+    if (next === 0x2f /* / */) {
+      match = exec(END, html, at);
+      if (!match || UNFOLLOWED.has(match[1]!.toLowerCase())) return undefined;
       parts.push(match[0]);
       at += match[0].length;
       continue;
     }
-    START.lastIndex = at;
-    match = START.exec(html);
+    match = exec(START, html, at);
     if (!match) return undefined;
     const name = match[1]!.toLowerCase();
     if (UNFOLLOWED.has(name)) return undefined;
     parts.push(startTagShape(name, match[2]!, match[3]!));
     at += match[0].length;
-    const rawEnd = RAW_END[name];
+    const rawEnd = RAW_END.get(name);
     if (rawEnd) {
       rawEnd.lastIndex = at;
       const end = rawEnd.exec(html);

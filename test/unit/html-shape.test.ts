@@ -174,6 +174,11 @@ describe('the HTML shape the footer placement is cached by', () => {
     expect(htmlShape(alike)).not.toBe(htmlShape(unlike));
   });
 
+  it('takes tags named like object properties for plain elements', () => {
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf'])
+      expect(htmlShape(`<body><${name}>x</${name}></body>`), name).toBeDefined();
+  });
+
   it('is not made for markup outside the model: scripts, SVG, select, a stray <, unterminated comments or styles, NUL', () => {
     for (const html of [
       '<p>x</p><script>var a = "</body>";</script>',
