@@ -63,7 +63,7 @@ function closersAtEnd(html: string): string | null {
     if (atBodyLevel(path)) return closers;
     if (path === null) {
       // Swallowed: by an unterminated comment, or by a raw-text element left open.
-      const tail = `${html}${closers}`.toLowerCase();
+      const tail = asciiLower(`${html}${closers}`);
       const comment = tail.lastIndexOf('<!--');
       if (comment !== -1 && tail.indexOf('-->', comment + 4) === -1) {
         closers += '-->';
@@ -88,6 +88,12 @@ function closersAtEnd(html: string): string | null {
   }
   return null;
 }
+
+/**
+ * Lower case for finding tags (ASCII-case-insensitive in HTML), the same length as `html`: its
+ * offsets are used in `html`, and `toLowerCase()` lengthens some letters ('İ' becomes two units).
+ */
+const asciiLower = (html: string) => html.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 
 /** Where the footer goes, decided by parsing: before one of these end tags (the last one), or at the end after closers. */
 type Decision = { before: '</body' | '</html' } | { closers: string } | { reason: string };
@@ -115,7 +121,7 @@ const decisions = new Map<string, Decision>();
 const DECISIONS_KEPT = 1024;
 
 export function footerPlacement(html: string): PlacementResult {
-  const lower = html.toLowerCase();
+  const lower = asciiLower(html);
   const shape = htmlShape(html);
   let decision = shape === undefined ? undefined : decisions.get(shape);
   if (decision && shape) {
@@ -133,7 +139,7 @@ export function footerPlacement(html: string): PlacementResult {
 
 /** The placement parse5 decides for this document, without the shape cache (the tests compare the two). */
 export function parsedFooterPlacement(html: string): PlacementResult {
-  const lower = html.toLowerCase();
+  const lower = asciiLower(html);
   return placementOf(decide(html, lower), html, lower);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { footerPlacement, parsedFooterPlacement } from '../../shared/mime/html-footer.ts';
+import { footerPlacement, insertHtmlFooter, parsedFooterPlacement } from '../../shared/mime/html-footer.ts';
 import { htmlShape } from '../../shared/mime/html-shape.ts';
 
 /** A small seeded generator (mulberry32), so that a failing document can be made again. */
@@ -172,6 +172,16 @@ describe('the HTML shape the footer placement is cached by', () => {
     expect(closers(alike)).toBe('</b></b></b>');
     expect(closers(unlike)).toBe('</b></b></b></b>');
     expect(htmlShape(alike)).not.toBe(htmlShape(unlike));
+  });
+
+  it('places the footer right before </body> when the text holds letters whose lower case is longer (İ)', () => {
+    // 'İ'.toLowerCase() is two UTF-16 units: offsets found in a lower-cased copy were off by one per İ.
+    for (const count of [1, 2, 4]) {
+      const html = `<html><body><p>${'İ'.repeat(count)}lker Yılmaz</p></body></html>`;
+      const out = insertHtmlFooter(html, '<p>FOOTER</p>');
+      expect(out.startsWith(`<html><body><p>${'İ'.repeat(count)}lker Yılmaz</p>`), out).toBe(true);
+      expect(out.endsWith('</table>\r\n</body></html>'), out).toBe(true);
+    }
   });
 
   it('takes tags named like object properties for plain elements', () => {
