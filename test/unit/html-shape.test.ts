@@ -142,6 +142,9 @@ function template(r: Random): Hole[] {
 
 const fill = (holes: Hole[], r: Random) => holes.map((hole) => hole(r)).join('');
 
+/** Where a placement puts the footer, comparable across documents of one shape: before which end tag, or at the end. */
+const whereIn = (html: string, at: number) => (at === html.length ? 'end' : html.slice(at, at + 6).toLowerCase());
+
 describe('the HTML shape the footer placement is cached by', () => {
   it('is the same for two mails of one campaign: other words, names, widths and links', () => {
     const mail = (name: string, width: number, link: string) =>
@@ -226,10 +229,9 @@ describe('the HTML shape the footer placement is cached by', () => {
       const parsedB = parsedFooterPlacement(b);
       expect(parsedB.ok, context).toBe(parsedA.ok);
       if (parsedA.ok && parsedB.ok) {
-        const where = (html: string, at: number) => (at === html.length ? 'end' : html.slice(at, at + 6).toLowerCase());
-        expect(where(b, parsedB.placement.at), context).toBe(where(a, parsedA.placement.at));
+        expect(whereIn(b, parsedB.placement.at), context).toBe(whereIn(a, parsedA.placement.at));
         expect(parsedB.placement.closers, context).toBe(parsedA.placement.closers);
-        kinds.add(parsedA.placement.closers === '' ? where(a, parsedA.placement.at) : 'closers');
+        kinds.add(parsedA.placement.closers === '' ? whereIn(a, parsedA.placement.at) : 'closers');
       } else kinds.add('refused');
       // The cache, filled by a, answers for b exactly as parsing b does.
       footerPlacement(a);
@@ -294,9 +296,7 @@ describe('the HTML shape the footer placement is cached by', () => {
       const shape = htmlShape(html);
       if (shape === undefined) continue;
       const found = parsedFooterPlacement(html);
-      const placement = found.ok
-        ? `${found.placement.at === html.length ? 'end' : html.slice(found.placement.at, found.placement.at + 6).toLowerCase()} ${found.placement.closers}`
-        : 'refused';
+      const placement = found.ok ? `${whereIn(html, found.placement.at)} ${found.placement.closers}` : 'refused';
       const first = byShape.get(shape);
       if (!first) byShape.set(shape, { html, placement });
       else {
