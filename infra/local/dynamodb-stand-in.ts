@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import dynalite from 'dynalite';
 import { LOCAL_AWS_CREDENTIALS } from '../../shared/aws/local-endpoint.ts';
-import { readBody, reportServed, type Served } from './http-server.ts';
+import { afterArrivals, readBody, reportServed, type Served } from './http-server.ts';
 import { SigV4Verifier, type VerifyFailure } from './sigv4-verifier.ts';
 
 /**
@@ -71,7 +71,8 @@ export async function startDynamoStandIn(options: {
       reportServed(target.slice(target.indexOf('.') + 1), res, options.onServed);
     }
     readBody(req, MAX_REQUEST_BYTES)
-      .then((body) => {
+      .then(async (body) => {
+        if (options.latencyMs) await afterArrivals();
         if (options.latencyMs) answerNoSoonerThan(res, arrived + options.latencyMs);
         if (body === null) return dynamoError(res, 413, 'SerializationException', 'Request body too large');
         const verdict = verifier.verify({

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { z } from 'zod';
 import { LOCAL_AWS_CREDENTIALS } from '../../shared/aws/local-endpoint.ts';
-import { readBody, reportServed, type Served } from './http-server.ts';
+import { afterArrivals, readBody, reportServed, type Served } from './http-server.ts';
 import { guardLocalRequest } from './loopback-guard.ts';
 import { outboxPage } from './outbox-page.ts';
 import { SigV4Verifier, type VerifyFailure } from './sigv4-verifier.ts';
@@ -203,6 +203,7 @@ export class SesStandIn extends EventEmitter {
     if (this.onServed) reportServed('SendEmail', res, this.onServed);
     this.requests++;
     const body = await readBody(req, MAX_REQUEST_BYTES);
+    if (this.latencyMs > 0) await afterArrivals();
     if (body === null) return sesError(res, 413, 'BadRequestException', `request body over ${MAX_REQUEST_BYTES} bytes`);
     if (req.headers['content-length'] && Number(req.headers['content-length']) !== body.length) {
       return sesError(res, 400, 'BadRequestException', 'content-length does not match the body received');

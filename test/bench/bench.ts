@@ -615,7 +615,7 @@ async function main(): Promise<void> {
   out();
   if (latencyRows.length > 0) {
     out(
-      `The DynamoDB stand-in answers no sooner than ${DYNAMO_LATENCY_MS} ms after a request arrives and the SES stand-in no sooner than ${SES_LATENCY_MS} ms (their own work is inside that time, unless longer: dynalite's batch writes sometimes are). From the end of DATA to the 250, the round trips that cannot overlap are one BatchGetItem (contacts, idempotency, opposition re-check), the SES calls (copies in parallel, ${config.ses.sendConcurrency} at a time) and the send log's batched write: nominally ${DYNAMO_LATENCY_MS} + ${SES_LATENCY_MS} + ${DYNAMO_LATENCY_MS} ms. One pooled connection, known contacts.`,
+      `The DynamoDB stand-in answers no sooner than ${DYNAMO_LATENCY_MS} ms after a request arrives and the SES stand-in no sooner than ${SES_LATENCY_MS} ms (their own work is inside that time, unless longer: dynalite's batch writes sometimes are). Requests that reach a stand-in together are all taken in before it works on any (\`afterArrivals\`, \`infra/local/http-server.ts\`), as AWS's servers take them in parallel: worked on one by one as they came, the tenth copy to SES was taken in only after the other nine's signature checks and parsing, some 4 ms later, and answered that much later, a wait of the stand-in's own counted as the relay's. From the end of DATA to the 250, the round trips that cannot overlap are one BatchGetItem (contacts, idempotency, opposition re-check), the SES calls (copies in parallel, ${config.ses.sendConcurrency} at a time) and the send log's batched write: nominally ${DYNAMO_LATENCY_MS} + ${SES_LATENCY_MS} + ${DYNAMO_LATENCY_MS} ms. One pooled connection, known contacts.`,
     );
     out();
     out(
