@@ -56,12 +56,16 @@ export class Delivery {
     private readonly log: Logger,
   ) {}
 
-  async send(plan: DeliveryPlan): Promise<CopyOutcome[]> {
-    // Large messages are sent fewer at a time, so memory stays bounded by maxBytesInFlight.
-    const concurrency = Math.max(
+  /** How many copies of a message of `size` bytes go to SES at once: fewer of a large one, so memory stays bounded by maxBytesInFlight. */
+  concurrencyFor(size: number): number {
+    return Math.max(
       1,
-      Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, plan.size))),
+      Math.min(this.options.concurrency, Math.floor(this.options.maxBytesInFlight / Math.max(1, size))),
     );
+  }
+
+  async send(plan: DeliveryPlan): Promise<CopyOutcome[]> {
+    const concurrency = this.concurrencyFor(plan.size);
     // The copies SES took are recorded in groups: one BatchWriteItem for up to 8 copies (24 items),
     // written when 8 are waiting, RECORD_GATHER_MS after the first of a group, or when the last
     // copy is done (a 1-recipient message: at once). The window in which a crash can make a retry

@@ -16,7 +16,7 @@ import { matchingFor, oppositionVerdict, recordedRefusal } from '../shared/rules
 import { resolvePurpose } from '../shared/rules/purpose.ts';
 import { consumerDomains, evaluateRecipient, type PolicyDecision } from '../shared/rules/recipient-policy.ts';
 import type { BlockedSendLog } from '../shared/stores/blocked-sends.ts';
-import type { ContactStore } from '../shared/stores/contacts.ts';
+import type { Contact, ContactStore } from '../shared/stores/contacts.ts';
 import type { Stores } from '../shared/stores/index.ts';
 import type { OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
@@ -35,7 +35,16 @@ export interface PipelineInput {
   recipients: NormalisedAddress[];
   /** drop-and-notify: recipients refused at RCPT but accepted, with the reply they would have had. */
   dropped?: NotSent[];
+  /** Contact records read at RCPT (null: none). A recipient not in it has theirs read at DATA. */
+  contacts?: ReadonlyMap<string, Contact | null>;
   message: SubmittedMessage;
+}
+
+/** A copy rendered while the end of DATA's read was in flight, and what it was rendered for. */
+interface RenderedAhead {
+  facts: FooterFacts;
+  firstContact: boolean;
+  copy: { parts: Buffer[]; copyId: string };
 }
 
 /** Accepted: the text after "250 "; refused: the rule and why. */
@@ -48,8 +57,10 @@ export function idempotencyKey(user: string, mailFrom: string, raw: Buffer): str
 
 /**
  * What happens between the end of DATA and the reply, in one pass: the purpose and directives,
- * one batch of reads (contacts, copies an earlier attempt already sent), the policy per
- * recipient, the first-contact claims, then a plan (who gets which copy) that delivery sends.
+ * one batch of reads (copies an earlier attempt already sent, the opposition re-check; the
+ * contact records RCPT read come with the input), the policy per recipient, the first-contact
+ * claims, then a plan (who gets which copy) that delivery sends, its first copies rendered while
+ * the reads are in flight.
  * Nothing is half-sent: every refusal happens before the first copy leaves.
  */
 export class MessagePipeline {
@@ -102,13 +113,17 @@ export class MessagePipeline {
     const addresses = input.recipients.map((r) => r.address);
     const key = idempotencyKey(input.user, input.mailFrom, message.raw);
     const notBefore = new Date(Date.now() - config.ses.idempotencyWindowHours * 3600_000);
-    // Independent reads, in parallel: who these people are, what a previous attempt already
-    // sent, and the opposition list once more, for everyone accepted at RCPT: an objection made
-    // while this transaction was open (a slow client, NOOPs) is honoured up to the last moment.
-    // One BatchGetItem across the three tables: one round trip.
+    const readAtRcpt = input.contacts ?? new Map<string, Contact | null>();
+    // Independent reads, in parallel: what a previous attempt already sent, the opposition list
+    // once more, for everyone accepted at RCPT (an objection made while this transaction was open,
+    // a slow client, NOOPs, is honoured up to the last moment), and who these people are, for
+    // those whose contact record RCPT did not read. One BatchGetItem across the tables: one round trip.
     const reading = this.failClosed('contact, send-log and opposition lookup', () =>
       this.stores.read([
-        this.stores.contacts.getManyRequest(entry.controller, addresses),
+        this.stores.contacts.getManyRequest(
+          entry.controller,
+          addresses.filter((address) => !readAtRcpt.has(address)),
+        ),
         this.stores.sendLog.alreadySentRequest(key, addresses, notBefore),
         this.stores.oppositions.findBlockingRequest(
           entry.controller,
@@ -123,11 +138,34 @@ export class MessagePipeline {
     // request is written, not before it: the MIME work (mailsplit's streams, parse5) runs in
     // microtasks, which would otherwise all run before the batch goes out. Awaited where it is
     // used (an error surfaces there).
-    const building = nextTurn().then(() => buildTemplate(message.raw, { hostname: config.smtp.hostname }));
+    //
+    // The first copies to go out are rendered then too (`renderAhead`), with the contact records
+    // RCPT read: the reply then waits on the read, the SES calls and the send log's write, not
+    // on rendering as well. A copy whose recipient turns out not to be sent to is dropped; one
+    // rendered for facts that turn out different (a first contact another message claimed
+    // meanwhile) is rendered again.
+    const ahead = new Map<string, RenderedAhead>();
+    const building = nextTurn()
+      .then(() => buildTemplate(message.raw, { hostname: config.smtp.hostname }))
+      .then((built) => {
+        if (built.ok) {
+          this.renderAhead(built.template, ahead, {
+            controllerId: entry.controller,
+            recipients: addresses
+              .filter((address) => readAtRcpt.has(address))
+              .slice(0, this.delivery.concurrencyFor(message.raw.length)),
+            contactOf: (address) => readAtRcpt.get(address) ?? undefined,
+            factsOf: (contact) => footerFacts(controller, purpose, contact, directives),
+          });
+        }
+        return built;
+      });
     building.catch(() => {}); // when the message is refused before it is used
     const reads = await reading;
     if (reads.kind === 'defer') return reads;
-    const [contacts, alreadySent, opposed] = reads.value;
+    const [readAtData, alreadySent, opposed] = reads.value;
+    const contacts = new Map(readAtData);
+    for (const [address, contact] of readAtRcpt) if (contact) contacts.set(address, contact);
 
     const dropMode = entry.refusalMode === 'drop-and-notify';
     const notSent: NotSent[] = [...(input.dropped ?? [])];
@@ -228,13 +266,14 @@ export class MessagePipeline {
       copies: sendTo.map((recipient) => ({
         recipient,
         alreadySent: alreadySent.get(recipient),
-        render: () =>
-          this.copyFor(template, {
-            controllerId: entry.controller,
-            recipient,
-            facts: factsOf.get(recipient)!,
-            firstContact: firstContact.get(recipient) ?? false,
-          }),
+        render: () => {
+          const facts = factsOf.get(recipient)!;
+          const first = firstContact.get(recipient) ?? false;
+          const early = ahead.get(recipient);
+          ahead.delete(recipient);
+          if (early && early.firstContact === first && sameFacts(early.facts, facts)) return early.copy;
+          return this.copyFor(template, { controllerId: entry.controller, recipient, facts, firstContact: first });
+        },
       })),
     };
     const outcomes = await this.delivery.send(plan);
@@ -347,6 +386,35 @@ export class MessagePipeline {
     );
   }
 
+  /**
+   * Renders the copies of `recipients` before the end of DATA's read is back, each for the facts
+   * its contact record gives and as a first contact if the record has none yet (the claim then
+   * made is what normally follows). Best effort: a copy that cannot be rendered here is rendered,
+   * or fails, when it is sent.
+   */
+  private renderAhead(
+    template: MessageTemplate,
+    into: Map<string, RenderedAhead>,
+    input: {
+      controllerId: string;
+      recipients: string[];
+      contactOf: (address: string) => Contact | undefined;
+      factsOf: (contact: Contact | undefined) => FooterFacts;
+    },
+  ): void {
+    for (const recipient of input.recipients) {
+      const contact = input.contactOf(recipient);
+      const facts = input.factsOf(contact);
+      const firstContact = !contact?.firstContactAt;
+      try {
+        const copy = this.copyFor(template, { controllerId: input.controllerId, recipient, facts, firstContact });
+        into.set(recipient, { facts, firstContact, copy });
+      } catch {
+        return;
+      }
+    }
+  }
+
   private copyFor(
     template: MessageTemplate,
     input: {
@@ -419,6 +487,10 @@ export class MessagePipeline {
       return defer('store:unavailable', `${operation} unavailable, nothing was sent; try again later`);
     }
   }
+}
+
+function sameFacts(a: FooterFacts, b: FooterFacts): boolean {
+  return a.language === b.language && a.reason === b.reason && a.source === b.source && a.obtainedAt === b.obtainedAt;
 }
 
 function policyReviews(entries: [string, PolicyDecision[]][]) {

@@ -18,6 +18,7 @@ import { checkEnvelopeSender, checkHeaderSenders, checkRecipient } from '../shar
 import { matchingFor, oppositionVerdict, recordedRefusal } from '../shared/rules/opposition.ts';
 import { SmtpUserDirectory } from '../shared/smtp-users.ts';
 import type { BlockedSend } from '../shared/stores/blocked-sends.ts';
+import type { Contact } from '../shared/stores/contacts.ts';
 import type { Stores } from '../shared/stores/index.ts';
 import type { Opposition } from '../shared/stores/opposition-list.ts';
 import { defer, type Refusal, reject } from '../shared/verdict.ts';
@@ -55,6 +56,8 @@ interface Transaction {
   dropped: Map<string, string>;
   /** Recipients accepted at RCPT, as checked there: DATA's re-check reuses what RCPT derived from them. */
   accepted: Map<string, NormalisedAddress>;
+  /** Their contact records (null: none), read at RCPT with the opposition check, in the same request. */
+  contacts: Map<string, Contact | null>;
   timer: NodeJS.Timeout;
 }
 
@@ -315,6 +318,7 @@ export class Relay {
       refusals: 0,
       dropped: new Map(),
       accepted: new Map(),
+      contacts: new Map(),
       timer,
     };
   }
@@ -366,13 +370,20 @@ export class Relay {
 
     const controller = config.controllers[entry.controller]!;
     let opposition: Opposition | null;
+    let contact: Contact | null;
     try {
-      const found = await this.deps.oppositions.findBlocking(
-        entry.controller,
-        [checked.address],
-        matchingFor(controller, this.deps.config.privacy.erasureKey),
-      );
+      // The person's contact record comes in the same BatchGetItem: the end of DATA then knows
+      // what each footer will say before its own read is back (message-pipeline.ts).
+      const [found, contacts] = await this.deps.read([
+        this.deps.oppositions.findBlockingRequest(
+          entry.controller,
+          [checked.address],
+          matchingFor(controller, this.deps.config.privacy.erasureKey),
+        ),
+        this.deps.contacts.getManyRequest(entry.controller, [checked.address.address]),
+      ] as const);
       opposition = found.get(checked.address.address) ?? null;
+      contact = contacts.get(checked.address.address) ?? null;
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       // Fail closed: an unreadable opposition list means we cannot know, so nothing is sent.
@@ -382,6 +393,7 @@ export class Relay {
     const verdict = oppositionVerdict(opposition, controller, address.address);
     if (verdict.kind === 'accept') {
       tx?.accepted.set(checked.address.address, checked.address);
+      tx?.contacts.set(checked.address.address, contact);
       return;
     }
 
@@ -530,6 +542,7 @@ export class Relay {
       mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
       recipients: [...recipients.values()],
       dropped: [...dropped].map(([recipient, reply]) => ({ recipient, reply })),
+      ...(tx ? { contacts: tx.contacts } : {}),
       message,
     });
   }

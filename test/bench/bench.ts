@@ -607,7 +607,7 @@ async function main(): Promise<void> {
     );
     out();
     out(
-      "The I/O floor (`test/bench/io-floor-server.ts`, measured in the same runs) is smtp-server with the relay's TLS and AUTH making the requests of Fairsend's design, built by the relay's own store code and sent by its own AWS code, and nothing else: the opposition read at each RCPT, then one BatchGetItem across contacts, idempotency and the opposition re-check, one SendEmail per recipient with the message as it came, and the send log's batched write (the same three items per copy). No parsing, policy, footer, token or copy. Its CPU is what any relay that checks oppositions in DynamoDB at RCPT and sends per-recipient copies through SES's API pays in Node; what Fairsend uses above it is its own work.",
+      "The I/O floor (`test/bench/io-floor-server.ts`, measured in the same runs) is smtp-server with the relay's TLS and AUTH making the requests of Fairsend's design, built by the relay's own store code and sent by its own AWS code, and nothing else: the opposition read and the contact record at each RCPT (one BatchGetItem), then one BatchGetItem across idempotency and the opposition re-check, one SendEmail per recipient with the message as it came, and the send log's batched write (the same three items per copy). No parsing, policy, footer, token or copy. Its CPU is what any relay that checks oppositions in DynamoDB at RCPT and sends per-recipient copies through SES's API pays in Node; what Fairsend uses above it is its own work.",
     );
   }
   out();
@@ -615,7 +615,7 @@ async function main(): Promise<void> {
   out();
   if (latencyRows.length > 0) {
     out(
-      `The DynamoDB stand-in answers no sooner than ${DYNAMO_LATENCY_MS} ms after a request arrives and the SES stand-in no sooner than ${SES_LATENCY_MS} ms (their own work is inside that time, unless longer: dynalite's batch writes sometimes are). Requests that reach a stand-in together are all taken in before it works on any (\`afterArrivals\`, \`infra/local/http-server.ts\`), as AWS's servers take them in parallel: worked on one by one as they came, the tenth copy to SES was taken in only after the other nine's signature checks and parsing, some 4 ms later, and answered that much later, a wait of the stand-in's own counted as the relay's. From the end of DATA to the 250, the round trips that cannot overlap are one BatchGetItem (contacts, idempotency, opposition re-check), the SES calls (copies in parallel, ${config.ses.sendConcurrency} at a time) and the send log's batched write: nominally ${DYNAMO_LATENCY_MS} + ${SES_LATENCY_MS} + ${DYNAMO_LATENCY_MS} ms. One pooled connection, known contacts.`,
+      `The DynamoDB stand-in answers no sooner than ${DYNAMO_LATENCY_MS} ms after a request arrives and the SES stand-in no sooner than ${SES_LATENCY_MS} ms (their own work is inside that time, unless longer: dynalite's batch writes sometimes are). Requests that reach a stand-in together are all taken in before it works on any (\`afterArrivals\`, \`infra/local/http-server.ts\`), as AWS's servers take them in parallel: worked on one by one as they came, the tenth copy to SES was taken in only after the other nine's signature checks and parsing, some 4 ms later, and answered that much later, a wait of the stand-in's own counted as the relay's. From the end of DATA to the 250, the round trips that cannot overlap are one BatchGetItem (idempotency, the opposition re-check; the contact records came at RCPT), the SES calls (copies in parallel, ${config.ses.sendConcurrency} at a time) and the send log's batched write: nominally ${DYNAMO_LATENCY_MS} + ${SES_LATENCY_MS} + ${DYNAMO_LATENCY_MS} ms. One pooled connection, known contacts.`,
     );
     out();
     out(
@@ -654,7 +654,7 @@ async function main(): Promise<void> {
   out();
   if (cpu.wall) {
     out(
-      `CPU used during these runs (${fmt(cpu.wall!, 0)} s of wall time, 2 cores = ${fmt(2 * cpu.wall!, 0)} CPU-seconds available, shared by all the servers measured in turn): load generator and SES stand-in ${fmt(cpu.bench!, 0)} s, dynalite ${fmt(cpu.dynalite!, 0)} s, the Fairsend relay ${fmt(cpu.relay!, 0)} s. Where the time goes: every Fairsend message waits on three sequential DynamoDB round trips (the opposition check at RCPT, the batched read at DATA of contacts, copies already sent and the opposition re-check, the send-log write after SES), a few ms each against dynalite here, and the SES calls between them, where the baselines do no I/O at all; that sets the single-connection latency. At higher concurrency the relay's own CPU (TLS, building and signing AWS requests, the MIME work) and dynalite compete for the same two cores.`,
+      `CPU used during these runs (${fmt(cpu.wall!, 0)} s of wall time, 2 cores = ${fmt(2 * cpu.wall!, 0)} CPU-seconds available, shared by all the servers measured in turn): load generator and SES stand-in ${fmt(cpu.bench!, 0)} s, dynalite ${fmt(cpu.dynalite!, 0)} s, the Fairsend relay ${fmt(cpu.relay!, 0)} s. Where the time goes: every Fairsend message waits on three sequential DynamoDB round trips (the opposition check and contact record at RCPT, the batched read at DATA of copies already sent and the opposition re-check, the send-log write after SES), a few ms each against dynalite here, and the SES calls between them, where the baselines do no I/O at all; that sets the single-connection latency. At higher concurrency the relay's own CPU (TLS, building and signing AWS requests, the MIME work) and dynalite compete for the same two cores.`,
     );
     out();
   }
@@ -708,7 +708,7 @@ async function main(): Promise<void> {
     );
   out();
   out(
-    'Reads: the opposition check (one BatchGetItem per RCPT), and at DATA one BatchGetItem for contacts, the idempotency lookup and the opposition re-check; writes: one BatchWriteItem per 8 copies (their history, idempotency and SES-id items, 25 items a request), plus, once per person, the first-contact claim and its confirmation. Goal (the performance issue): at most 3 requests per 1-recipient message, 1.5 per copy at 10 recipients, once the contacts are known.',
+    'Reads: the opposition check and the contact record (one BatchGetItem per RCPT), and at DATA one BatchGetItem for the idempotency lookup and the opposition re-check; writes: one BatchWriteItem per 8 copies (their history, idempotency and SES-id items, 25 items a request), plus, once per person, the first-contact claim and its confirmation. Goal (the performance issue): at most 3 requests per 1-recipient message, 1.5 per copy at 10 recipients, once the contacts are known.',
   );
   out();
   out('## The console: a filtered page over 100,000 blocked sends and over 100');

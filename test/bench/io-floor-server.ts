@@ -1,9 +1,9 @@
 /**
  * The floor under Fairsend's design, for the benchmark: smtp-server with the relay's TLS and AUTH
  * steps, making per message the same AWS requests as the relay, built by the relay's own store
- * code, and nothing else. At each RCPT the opposition read (`findBlocking`: the address, its
- * base address, their erased forms, its domains); at the end of DATA one BatchGetItem across
- * three tables (contacts, idempotency, the opposition re-check), one SendEmail per recipient with
+ * code, and nothing else. At each RCPT one BatchGetItem: the opposition read (the address, its
+ * base address, their erased forms, its domains) and the contact record; at the end of DATA one
+ * BatchGetItem across two tables (idempotency, the opposition re-check), one SendEmail per recipient with
  * the message as it came (no MIME work, no footer, no token) and the send log's batched write
  * (`recordMany`: the same three items per copy); then 250. No policy, no parsing, no copies. What
  * the relay costs above this is Fairsend's own work; this itself is what any relay of this design
@@ -42,10 +42,15 @@ const options: SMTPServerOptions = {
   onRcptTo: (address, _session, callback) => {
     const recipient = normaliseAddress(address.address);
     if (!recipient) return callback(Object.assign(new Error('5.1.3 bad address'), { responseCode: 501 }));
-    stores.oppositions.findBlocking(CONTROLLER, [recipient], matching).then(
-      () => callback(),
-      (err: Error) => callback(Object.assign(new Error(`4.4.3 ${err.message}`), { responseCode: 451 })),
-    );
+    stores
+      .read([
+        stores.oppositions.findBlockingRequest(CONTROLLER, [recipient], matching),
+        stores.contacts.getManyRequest(CONTROLLER, [recipient.address]),
+      ] as const)
+      .then(
+        () => callback(),
+        (err: Error) => callback(Object.assign(new Error(`4.4.3 ${err.message}`), { responseCode: 451 })),
+      );
   },
   onData: (stream, session, callback) => {
     const chunks: Buffer[] = [];
@@ -70,7 +75,6 @@ async function deliver(
 ): Promise<number> {
   const addresses = recipients.map((r) => r.address);
   await stores.read([
-    stores.contacts.getManyRequest(CONTROLLER, addresses),
     stores.sendLog.alreadySentRequest(key, addresses, new Date(Date.now() - 24 * 3600_000)),
     stores.oppositions.findBlockingRequest(CONTROLLER, recipients, matching),
   ] as const);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { verifyToken } from '../../shared/unsubscribe-token.ts';
 import { plainMessage } from '../helpers/messages.ts';
-import { sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
+import { RawSmtp, sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 let stack: LocalStack;
@@ -124,6 +124,25 @@ describe('the CNIL mentions', () => {
     expect(copies).toHaveLength(2);
     expect(copies.filter((c) => c.text?.includes('proviennent de')).length).toBe(1);
   });
+
+  it('leaves the notice out when another message made the first contact between RCPT and the end of DATA', async () => {
+    // RCPT reads the contact record (none yet), and the copy is rendered ahead as a first contact;
+    // the claim at the end of DATA then fails, and the copy is rendered again, without the notice.
+    const address = 'meanwhile@client.example';
+    const smtp = await RawSmtp.connect(stack.smtp.starttls.port);
+    await smtp.login();
+    expect(await smtp.command('MAIL FROM:<alice@acme.example>')).toMatch(/^250/);
+    expect(await smtp.command(`RCPT TO:<${address}>`)).toMatch(/^250/);
+    await stack.stores.contacts.recordFirstContact('acme', address, new Date().toISOString());
+    expect(await smtp.command('DATA')).toMatch(/^354/);
+    expect(await smtp.command(`${plainMessage({ to: address, subject: 'Entre-temps' })}\r\n.`)).toMatch(
+      /^250 .*1 of 1 copies sent/,
+    );
+    smtp.close();
+    const copy = await sentTo(address);
+    expect(copy.parsed.text).toContain('Pourquoi ce message');
+    expect(copy.parsed.text).not.toContain('proviennent de');
+  });
 });
 
 describe('policy before sending', () => {
@@ -211,5 +230,48 @@ describe('policy before sending', () => {
     );
     expect(smtpErrorOf(lang).response).toBe('554 5.6.0 message refused: X-Fairsend-Language must be one of fr, en, de');
     expect(stack.ses!.requests).toBe(0);
+  });
+});
+
+describe('the copies, rendered while the end of DATA’s read is in flight', () => {
+  it('renders each copy once, before that read is back, with what RCPT read', async () => {
+    // The relay's own stores and pipeline (the pipeline's copies are its private `copyFor`).
+    const relay = stack.relay as unknown as {
+      deps: { read: (requests: readonly { table: string }[]) => Promise<unknown> };
+      pipeline: { copyFor: (...args: unknown[]) => unknown };
+    };
+    const { deps, pipeline } = relay;
+    const read = deps.read;
+    const copyFor = pipeline.copyFor;
+    let rendered = 0;
+    let renderedBeforeAnswer = -1;
+    pipeline.copyFor = function (this: unknown, ...args: unknown[]) {
+      rendered++;
+      return copyFor.apply(this, args);
+    };
+    deps.read = async (requests) => {
+      if (!requests.some((r) => r.table === stack.config.dynamodb.tables.sendLog)) return read(requests);
+      // The end of DATA's read (the one with the send log in it) is answered once three copies
+      // are rendered, or after 3 s: a relay rendering only after the read would wait so long here.
+      const deadline = Date.now() + 3000;
+      while (rendered < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      renderedBeforeAnswer = rendered;
+      return read(requests);
+    };
+    try {
+      const to = ['ahead1@client.example', 'ahead2@client.example', 'ahead3@client.example'];
+      const info = await send(to, plainMessage({ to: to.join(', '), subject: 'En avance' }));
+      expect(info.response).toMatch(/^250 .*3 of 3 copies sent/);
+      expect(renderedBeforeAnswer).toBe(3);
+      expect(rendered).toBe(3);
+      for (const address of to) {
+        const copy = await sentTo(address);
+        expect(copy.parsed.text).toContain('proviennent de');
+        expect(copy.raw.toString('latin1')).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
+      }
+    } finally {
+      deps.read = read;
+      pipeline.copyFor = copyFor;
+    }
   });
 });
