@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('DynamoDB requests per message', () => {
-  it('reads contacts, already-sent copies and the opposition re-check at DATA in one BatchGetItem', async () => {
+  it('reads the opposition check and the contact record at each RCPT, then already-sent copies and the re-check at DATA, one BatchGetItem each', async () => {
     const before = { ...stack.dynamoUsage.requests };
     await sendWithNodemailer(stack, {
       from: 'alice@acme.example',
@@ -27,7 +27,7 @@ describe('DynamoDB requests per message', () => {
       raw: plainMessage(),
     });
     const delta = (command: string) => (stack.dynamoUsage.requests[command] ?? 0) - (before[command] ?? 0);
-    // One per RCPT (the opposition check) and one at DATA for everything else that is read.
+    // One per RCPT (the opposition check and the contact record) and one at DATA for the rest.
     expect(delta('BatchGetItemCommand')).toBe(3);
   });
 
@@ -40,7 +40,7 @@ describe('DynamoDB requests per message', () => {
     await send(ten);
     let before = total();
     await send(['known@client.example']);
-    // The opposition check at RCPT, one batched read at DATA, one batched write after SES.
+    // The opposition check (and contact record) at RCPT, one batched read at DATA, one batched write after SES.
     expect(total() - before).toBe(3);
     before = total();
     await send(ten);
