@@ -72,8 +72,10 @@ export async function startDynamoStandIn(options: {
     }
     readBody(req, MAX_REQUEST_BYTES)
       .then(async (body) => {
-        if (options.latencyMs) await afterArrivals();
-        if (options.latencyMs) answerNoSoonerThan(res, arrived + options.latencyMs);
+        if (options.latencyMs) {
+          await afterArrivals();
+          answerNoSoonerThan(res, arrived + options.latencyMs);
+        }
         if (body === null) return dynamoError(res, 413, 'SerializationException', 'Request body too large');
         const verdict = verifier.verify({
           method: req.method ?? 'GET',

@@ -3,8 +3,8 @@
  * steps, making per message the same AWS requests as the relay, built by the relay's own store
  * code, and nothing else. At each RCPT one BatchGetItem: the opposition read (the address, its
  * base address, their erased forms, its domains) and the contact record; at the end of DATA one
- * BatchGetItem across two tables (idempotency, the opposition re-check), one SendEmail per recipient with
- * the message as it came (no MIME work, no footer, no token) and the send log's batched write
+ * BatchGetItem across two tables (idempotency, the opposition re-check), one SendEmail per
+ * recipient with the message as it came (no MIME work, no footer, no token) and the send log's batched write
  * (`recordMany`: the same three items per copy); then 250. No policy, no parsing, no copies. What
  * the relay costs above this is Fairsend's own work; this itself is what any relay of this design
  * pays in Node.
