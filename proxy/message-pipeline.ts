@@ -40,9 +40,8 @@ export interface PipelineInput {
   message: SubmittedMessage;
 }
 
-/** A copy rendered while the end of DATA's read was in flight, and what it was rendered for. */
+/** A copy rendered while the end of DATA's read was in flight, and whether as a first contact. */
 interface RenderedAhead {
-  facts: FooterFacts;
   firstContact: boolean;
   copy: { parts: Buffer[]; copyId: string };
 }
@@ -142,8 +141,15 @@ export class MessagePipeline {
     // The first copies to go out are rendered then too (`renderAhead`), with the contact records
     // RCPT read: the reply then waits on the read, the SES calls and the send log's write, not
     // on rendering as well. A copy whose recipient turns out not to be sent to is dropped; one
-    // rendered for facts that turn out different (a first contact another message claimed
-    // meanwhile) is rendered again.
+    // rendered as a first contact whose claim then fails (another message made it meanwhile) is
+    // rendered again.
+    //
+    // What each footer will say, decided once (here for those whose record RCPT read, after the
+    // read for the others): the policy asks whether a source is known, the copy says it.
+    const factsOf = new Map<string, FooterFacts>();
+    for (const [address, contact] of readAtRcpt) {
+      factsOf.set(address, footerFacts(controller, purpose, contact ?? undefined, directives));
+    }
     const ahead = new Map<string, RenderedAhead>();
     const building = nextTurn()
       .then(() => buildTemplate(message.raw, { hostname: config.smtp.hostname }))
@@ -154,8 +160,8 @@ export class MessagePipeline {
             recipients: addresses
               .filter((address) => readAtRcpt.has(address))
               .slice(0, this.delivery.concurrencyFor(message.raw.length)),
-            contactOf: (address) => readAtRcpt.get(address) ?? undefined,
-            factsOf: (contact) => footerFacts(controller, purpose, contact, directives),
+            factsOf,
+            firstContactOf: (address) => !readAtRcpt.get(address)?.firstContactAt,
           });
         }
         return built;
@@ -201,12 +207,13 @@ export class MessagePipeline {
 
     const displayName = displayNameDecision(message.fromMailboxes, config.policy.addressLikeDisplayName);
     const decisions = new Map<string, PolicyDecision[]>();
-    // What each footer will say, decided once: the policy asks whether a source is known, the copy says it.
-    const factsOf = new Map<string, FooterFacts>();
     for (const recipient of recipients) {
       const contact = contacts.get(recipient.address);
-      const facts = footerFacts(controller, purpose, contact, directives);
-      factsOf.set(recipient.address, facts);
+      let facts = factsOf.get(recipient.address);
+      if (!facts) {
+        facts = footerFacts(controller, purpose, contact, directives);
+        factsOf.set(recipient.address, facts);
+      }
       const found = evaluateRecipient(
         { recipient, purposeId, purpose, contact, hasDataSource: Boolean(facts.source) },
         this.consumers,
@@ -271,7 +278,7 @@ export class MessagePipeline {
           const first = firstContact.get(recipient) ?? false;
           const early = ahead.get(recipient);
           ahead.delete(recipient);
-          if (early && early.firstContact === first && sameFacts(early.facts, facts)) return early.copy;
+          if (early?.firstContact === first) return early.copy;
           return this.copyFor(template, { controllerId: entry.controller, recipient, facts, firstContact: first });
         },
       })),
@@ -387,10 +394,10 @@ export class MessagePipeline {
   }
 
   /**
-   * Renders the copies of `recipients` before the end of DATA's read is back, each for the facts
-   * its contact record gives and as a first contact if the record has none yet (the claim then
-   * made is what normally follows). Best effort: a copy that cannot be rendered here is rendered,
-   * or fails, when it is sent.
+   * Renders the copies of `recipients` before the end of DATA's read is back, each with its
+   * footer's facts and as a first contact if its record has none yet (the claim then made is what
+   * normally follows). Best effort: a copy that cannot be rendered here is rendered, or fails,
+   * when it is sent.
    */
   private renderAhead(
     template: MessageTemplate,
@@ -398,17 +405,16 @@ export class MessagePipeline {
     input: {
       controllerId: string;
       recipients: string[];
-      contactOf: (address: string) => Contact | undefined;
-      factsOf: (contact: Contact | undefined) => FooterFacts;
+      factsOf: ReadonlyMap<string, FooterFacts>;
+      firstContactOf: (address: string) => boolean;
     },
   ): void {
     for (const recipient of input.recipients) {
-      const contact = input.contactOf(recipient);
-      const facts = input.factsOf(contact);
-      const firstContact = !contact?.firstContactAt;
+      const facts = input.factsOf.get(recipient)!;
+      const firstContact = input.firstContactOf(recipient);
       try {
         const copy = this.copyFor(template, { controllerId: input.controllerId, recipient, facts, firstContact });
-        into.set(recipient, { facts, firstContact, copy });
+        into.set(recipient, { firstContact, copy });
       } catch {
         return;
       }
@@ -487,10 +493,6 @@ export class MessagePipeline {
       return defer('store:unavailable', `${operation} unavailable, nothing was sent; try again later`);
     }
   }
-}
-
-function sameFacts(a: FooterFacts, b: FooterFacts): boolean {
-  return a.language === b.language && a.reason === b.reason && a.source === b.source && a.obtainedAt === b.obtainedAt;
 }
 
 function policyReviews(entries: [string, PolicyDecision[]][]) {
