@@ -6,7 +6,13 @@ import { createSigner, type RequestSigner } from '../shared/aws/sigv4.ts';
 import type { FairsendConfig } from '../shared/config.ts';
 import { describeCause, SesPermanentError, SesTemporaryError } from '../shared/errors.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { sendRawStreaming } from './ses-stream.ts';
+import {
+  ONE_WRITE_BYTES,
+  postSendEmail,
+  SIGNED_REQUEST_TTL_MS,
+  type SignedSendEmail,
+  signSendEmail,
+} from './ses-stream.ts';
 
 export interface Copy {
   /** The SES destination: the envelope recipient of this copy. */
@@ -16,11 +22,25 @@ export interface Copy {
   /** The copy's bytes, in parts (shared with other copies; never modified). */
   parts: Buffer[];
   tags: Record<string, string>;
+  /** Its request, built and signed ahead (`CopySender.prepare`), for the first attempt. */
+  prepared?: PreparedCopy;
+}
+
+/** A copy's SendEmail request in the making; resolves to undefined if it could not be made. */
+export interface PreparedCopy {
+  readonly parts: Buffer[];
+  readonly recipient: string;
+  readonly request: Promise<SignedSendEmail | undefined>;
 }
 
 /** Sends one copy; resolves to SES's message id or throws SesPermanentError / SesTemporaryError. */
 export interface CopySender {
   send(copy: Copy): Promise<string>;
+  /**
+   * Starts building and signing the copy's request now, for a `send` soon after (undefined when
+   * this sender has nothing to do ahead for it). Nothing is sent.
+   */
+  prepare?(copy: Copy): PreparedCopy | undefined;
 }
 
 type SesConfig = FairsendConfig['ses'];
@@ -99,6 +119,8 @@ export class SesV2Sender implements CopySender {
     for (let attempt = 0; ; attempt++) {
       await this.limiter.take();
       try {
+        const signed = attempt === 0 ? await this.preparedFor(copy) : undefined;
+        if (signed) return await postSendEmail(signed, { agent: this.agent, timeoutMs: this.config.requestTimeoutMs });
         return await this.sendOnce(copy);
       } catch (err) {
         lastError = err;
@@ -119,22 +141,43 @@ export class SesV2Sender implements CopySender {
     }
   }
 
+  /**
+   * Copies sent on the streamed path, up to ONE_WRITE_BYTES (their body is one string): built and
+   * signed now. Larger ones would be hashed twice (here and when sent), so they are not.
+   */
+  prepare(copy: Copy): PreparedCopy | undefined {
+    const size = copy.parts.reduce((n, p) => n + p.length, 0);
+    if (size <= this.config.streamAboveBytes || size > ONE_WRITE_BYTES) return undefined;
+    const request = this.sign(copy).catch(() => undefined);
+    return { parts: copy.parts, recipient: copy.recipient, request };
+  }
+
+  /** The request prepared for this very copy, if it was made and is still fresh. */
+  private async preparedFor(copy: Copy): Promise<SignedSendEmail | undefined> {
+    const prepared = copy.prepared;
+    if (!prepared || prepared.parts !== copy.parts || prepared.recipient !== copy.recipient) return undefined;
+    const signed = await prepared.request;
+    return signed && Date.now() - signed.signedAt < SIGNED_REQUEST_TTL_MS ? signed : undefined;
+  }
+
+  private sign(copy: Copy): Promise<SignedSendEmail> {
+    return signSendEmail({
+      endpoint: this.endpoint,
+      signer: this.signer,
+      parts: copy.parts,
+      from: copy.from,
+      recipient: copy.recipient,
+      configurationSet: this.config.configurationSet,
+      tags: Object.entries(copy.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) })),
+    });
+  }
+
   private async sendOnce(copy: Copy): Promise<string> {
-    const tags = Object.entries(copy.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) }));
     const size = copy.parts.reduce((n, p) => n + p.length, 0);
     if (size > this.config.streamAboveBytes) {
-      return sendRawStreaming({
-        endpoint: this.endpoint,
-        signer: this.signer,
-        agent: this.agent,
-        parts: copy.parts,
-        from: copy.from,
-        recipient: copy.recipient,
-        configurationSet: this.config.configurationSet,
-        tags,
-        timeoutMs: this.config.requestTimeoutMs,
-      });
+      return postSendEmail(await this.sign(copy), { agent: this.agent, timeoutMs: this.config.requestTimeoutMs });
     }
+    const tags = Object.entries(copy.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) }));
     const out = await this.client.send(
       new SendEmailCommand({
         FromEmailAddress: copy.from,

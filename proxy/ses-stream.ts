@@ -17,13 +17,16 @@ export interface StreamedSend {
   endpoint: string;
   /** One signer per sender (`createSigner`, service `ses`). */
   signer: RequestSigner;
-  /** Keep-alive connections to SES, shared by every copy. */
-  agent?: http.Agent;
   parts: Buffer[];
   from: string;
   recipient: string;
   configurationSet?: string;
   tags: { Name: string; Value: string }[];
+}
+
+export interface PostOptions {
+  /** Keep-alive connections to SES, shared by every copy. */
+  agent?: http.Agent;
   timeoutMs: number;
 }
 
@@ -82,7 +85,26 @@ function* bodyChunks(prefix: string, parts: Buffer[], suffix: string): Generator
   yield suffix;
 }
 
-export async function sendRawStreaming(input: StreamedSend): Promise<string> {
+/**
+ * A SendEmail request ready to go: its body (whole, or the parts to stream it from) and its signed
+ * headers. Made ahead of time for the copies rendered while the end of DATA's read is in flight
+ * (`SesV2Sender.prepare`), so that the reply waits for the SES round trip only, not for building
+ * and signing ten requests after the read. A signature stays valid for five minutes (SigV4's
+ * allowed clock skew); a request signed longer ago than `SIGNED_REQUEST_TTL_MS` is signed again.
+ */
+export interface SignedSendEmail {
+  url: URL;
+  headers: Record<string, string>;
+  /** The body as one string (copies up to ONE_WRITE_BYTES), or what it is generated from. */
+  body: { whole: string } | { prefix: string; parts: Buffer[]; suffix: string };
+  /** `Date.now()` when it was signed. */
+  signedAt: number;
+}
+
+export const SIGNED_REQUEST_TTL_MS = 60_000;
+
+/** Builds (or, above ONE_WRITE_BYTES, hashes) the body of the SendEmail request for a copy, and signs it. */
+export async function signSendEmail(input: StreamedSend): Promise<SignedSendEmail> {
   const url = new URL('/v2/email/outbound-emails', input.endpoint);
   const prefix = '{"Content":{"Raw":{"Data":"';
   const suffix = `"}},${asciiJson({
@@ -94,16 +116,19 @@ export async function sendRawStreaming(input: StreamedSend): Promise<string> {
   const rawLength = input.parts.reduce((n, p) => n + p.length, 0);
   const length = prefix.length + Math.ceil(rawLength / 3) * 4 + suffix.length;
 
-  let whole: string | undefined;
+  let body: SignedSendEmail['body'];
   const hash = createHash('sha256');
   if (rawLength <= ONE_WRITE_BYTES) {
     const raw = input.parts.length === 1 ? input.parts[0]! : Buffer.concat(input.parts, rawLength);
-    whole = `${prefix}${raw.toString('base64')}${suffix}`;
+    const whole = `${prefix}${raw.toString('base64')}${suffix}`;
     hash.update(whole, 'latin1');
+    body = { whole };
   } else {
     for (const chunk of bodyChunks(prefix, input.parts, suffix)) hash.update(chunk, 'latin1');
+    body = { prefix, parts: input.parts, suffix };
   }
 
+  const signedAt = Date.now();
   const { headers } = await input.signer.sign({
     method: 'POST',
     hostname: url.hostname,
@@ -117,18 +142,23 @@ export async function sendRawStreaming(input: StreamedSend): Promise<string> {
   });
   // Not signed (SigV4 never signs user-agent): says in SES's and the stand-in's logs which path sent it.
   headers['user-agent'] = STREAMED_USER_AGENT;
+  return { url, headers, body, signedAt };
+}
 
-  const answer = await postToAws(url, {
-    headers,
-    ...(input.agent ? { agent: input.agent } : {}),
-    timeoutMs: input.timeoutMs,
-    timeoutError: () => new SesHttpError('TimeoutError', `no answer in ${input.timeoutMs} ms`, undefined),
+/** Sends a signed SendEmail request; resolves to SES's message id. */
+export async function postSendEmail(signed: SignedSendEmail, options: PostOptions): Promise<string> {
+  const { body } = signed;
+  const answer = await postToAws(signed.url, {
+    headers: signed.headers,
+    ...(options.agent ? { agent: options.agent } : {}),
+    timeoutMs: options.timeoutMs,
+    timeoutError: () => new SesHttpError('TimeoutError', `no answer in ${options.timeoutMs} ms`, undefined),
     send(request) {
-      if (whole !== undefined) {
-        request.end(whole, 'latin1');
+      if ('whole' in body) {
+        request.end(body.whole, 'latin1');
         return;
       }
-      const chunks = bodyChunks(prefix, input.parts, suffix);
+      const chunks = bodyChunks(body.prefix, body.parts, body.suffix);
       const pump = () => {
         for (let next = chunks.next(); !next.done; next = chunks.next()) {
           if (!request.write(next.value, 'latin1')) {
@@ -141,13 +171,13 @@ export async function sendRawStreaming(input: StreamedSend): Promise<string> {
       pump();
     },
   });
-  let body: { MessageId?: string; message?: string; Message?: string; __type?: string } = {};
+  let parsed: { MessageId?: string; message?: string; Message?: string; __type?: string } = {};
   try {
-    body = JSON.parse(answer.text || '{}');
+    parsed = JSON.parse(answer.text || '{}');
   } catch {
     // not JSON: keep the status
   }
-  if (answer.status === 200 && body.MessageId) return body.MessageId;
-  const type = awsErrorType(answer.headers, body, answer.status);
-  throw new SesHttpError(type, body.message ?? body.Message ?? answer.text.slice(0, 300), answer.status);
+  if (answer.status === 200 && parsed.MessageId) return parsed.MessageId;
+  const type = awsErrorType(answer.headers, parsed, answer.status);
+  throw new SesHttpError(type, parsed.message ?? parsed.Message ?? answer.text.slice(0, 300), answer.status);
 }

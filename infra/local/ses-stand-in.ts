@@ -28,6 +28,8 @@ export interface StoredMessage {
   tags: Record<string, string>;
   /** The client's user-agent: tells the SDK's requests from Fairsend's streamed ones. */
   userAgent?: string;
+  /** When the request was signed (its x-amz-date, to the second), as an ISO date. */
+  signedAt?: string;
   raw: Buffer;
 }
 
@@ -268,6 +270,7 @@ export class SesStandIn extends EventEmitter {
       configurationSet: input.ConfigurationSetName,
       tags: Object.fromEntries(input.EmailTags.map((t) => [t.Name, t.Value])),
       userAgent: req.headers['user-agent'],
+      signedAt: signingDate(req.headers['x-amz-date']),
       raw: Buffer.from(input.Content.Raw.Data, 'base64'),
     };
     const wait = due - performance.now();
@@ -316,4 +319,10 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** An x-amz-date (`20261129T010203Z`, verified with the signature) as an ISO date. */
+function signingDate(header: string | string[] | undefined): string | undefined {
+  const match = typeof header === 'string' ? /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(header) : null;
+  return match ? `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}.000Z` : undefined;
 }

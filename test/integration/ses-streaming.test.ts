@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { SesV2Sender } from '../../proxy/ses-sender.ts';
-import { ONE_WRITE_BYTES, STREAMED_USER_AGENT } from '../../proxy/ses-stream.ts';
+import { ONE_WRITE_BYTES, SIGNED_REQUEST_TTL_MS, STREAMED_USER_AGENT } from '../../proxy/ses-stream.ts';
 import { testConfig } from '../helpers/config.ts';
 import { RawSmtp, sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
@@ -200,5 +200,76 @@ describe('streamed SendEmail for large copies', () => {
     } finally {
       sender.destroy();
     }
+  });
+
+  describe('a request prepared ahead (the copies rendered while the end of DATA’s read is in flight)', () => {
+    const copy = (recipient: string) => ({
+      recipient,
+      from: 'alice@acme.example',
+      parts: [Buffer.from(`Subject: prepared\r\nTo: ${recipient}\r\n\r\nBonjour.\r\n`)],
+      tags: { controller: 'acme' },
+    });
+    const signedAt = () => Date.parse(stack.ses!.messages[0]!.signedAt!);
+
+    it('is signed when prepared, sent only by send, and then as prepared', async () => {
+      const sender = new SesV2Sender({ ...stack.config.ses, streamAboveBytes: 0 });
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        vi.setSystemTime(Date.parse('2026-11-29T10:00:00Z'));
+        const first = copy('prepared@client.example');
+        const prepared = sender.prepare(first)!;
+        expect(prepared).toBeDefined();
+        await prepared.request;
+        expect(stack.ses!.requests).toBe(0);
+        // Sent 30 s later: the signature made when prepared is still fresh and is the one sent.
+        vi.setSystemTime(Date.parse('2026-11-29T10:00:30Z'));
+        await sender.send({ ...first, prepared });
+        expect(stack.ses!.requests).toBe(1);
+        expect(signedAt()).toBe(Date.parse('2026-11-29T10:00:00Z'));
+      } finally {
+        vi.useRealTimers();
+        sender.destroy();
+      }
+    });
+
+    it('is signed again when older than SIGNED_REQUEST_TTL_MS, and never used for another copy', async () => {
+      const sender = new SesV2Sender({ ...stack.config.ses, streamAboveBytes: 0 });
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        vi.setSystemTime(Date.parse('2026-11-29T10:00:00Z'));
+        const stale = copy('stale@client.example');
+        const prepared = sender.prepare(stale)!;
+        await prepared.request;
+        vi.setSystemTime(Date.parse('2026-11-29T10:00:00Z') + SIGNED_REQUEST_TTL_MS + 1000);
+        await sender.send({ ...stale, prepared });
+        expect(signedAt()).toBe(Date.parse('2026-11-29T10:01:01Z'));
+
+        // Prepared for one copy, handed with another: the other copy is what is signed and sent.
+        stack.ses!.clear();
+        vi.setSystemTime(Date.parse('2026-11-29T11:00:00Z'));
+        const other = copy('other@client.example');
+        const wrong = sender.prepare(copy('prepared-for@client.example'))!;
+        await sender.send({ ...other, prepared: wrong });
+        expect(stack.ses!.messages.map((m) => m.destination)).toEqual([['other@client.example']]);
+        expect(stack.ses!.messages[0]!.raw.toString()).toContain('To: other@client.example');
+      } finally {
+        vi.useRealTimers();
+        sender.destroy();
+      }
+    });
+
+    it('is not made for copies the SDK sends or above ONE_WRITE_BYTES (they would be hashed twice)', () => {
+      const sdk = new SesV2Sender({ ...stack.config.ses, streamAboveBytes: 1024 });
+      const streamed = new SesV2Sender({ ...stack.config.ses, streamAboveBytes: 0 });
+      try {
+        expect(sdk.prepare(copy('small@client.example'))).toBeUndefined();
+        const big = { ...copy('big@client.example'), parts: [Buffer.alloc(ONE_WRITE_BYTES + 1, 0x41)] };
+        expect(streamed.prepare(big)).toBeUndefined();
+        expect(streamed.prepare(copy('small@client.example'))).toBeDefined();
+      } finally {
+        sdk.destroy();
+        streamed.destroy();
+      }
+    });
   });
 });
