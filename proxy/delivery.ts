@@ -3,16 +3,22 @@ import type { Logger } from '../shared/log.ts';
 import type { SendLog, SentCopy } from '../shared/stores/send-log.ts';
 import { ACCEPT, type DeliveryRule, defer, reject, type Verdict } from '../shared/verdict.ts';
 import { mapBounded } from './map-bounded.ts';
-import type { CopySender } from './ses-sender.ts';
+import type { Copy, CopySender, PreparedCopy } from './ses-sender.ts';
 
 /** One recipient's part of a plan: their copy, or the SES id of the copy an earlier attempt sent. */
 export interface PlannedCopy {
   recipient: string;
   /** Set when an earlier attempt of the same message already sent this copy (a retry after 451). */
   alreadySent?: string;
-  /** Builds the copy (with its own unsubscribe token); `copyId` links the token to the send log. */
-  render(): { parts: Buffer[]; copyId: string };
+  /**
+   * Builds the copy (with its own unsubscribe token); `copyId` links the token to the send log.
+   * `prepared`: its SES request, made ahead with `Delivery.prepare`.
+   */
+  render(): { parts: Buffer[]; copyId: string; prepared?: PreparedCopy };
 }
+
+/** What every copy of a plan is sent as: whose, for what, from which address. */
+export type CopyContext = Pick<DeliveryPlan, 'controller' | 'purpose' | 'user' | 'from'>;
 
 /** How long the first copy of a group waits for others before the group's send-log write. */
 const RECORD_GATHER_MS = 20;
@@ -64,6 +70,14 @@ export class Delivery {
     );
   }
 
+  /**
+   * Starts building and signing the SES request of a copy that is about to be sent (by `send`,
+   * through `PlannedCopy.render`'s `prepared`), while the caller waits on something else.
+   */
+  prepare(context: CopyContext, recipient: string, parts: Buffer[]): PreparedCopy | undefined {
+    return this.sender.prepare?.(copyOf(context, recipient, parts));
+  }
+
   async send(plan: DeliveryPlan): Promise<CopyOutcome[]> {
     const concurrency = this.concurrencyFor(plan.size);
     // The copies SES took are recorded in groups: one BatchWriteItem for up to 8 copies (24 items),
@@ -109,10 +123,8 @@ export class Delivery {
     try {
       const copy = planned.render();
       const sesMessageId = await this.sender.send({
-        recipient,
-        from: plan.from,
-        parts: copy.parts,
-        tags: { controller: plan.controller, purpose: plan.purpose, user: plan.user },
+        ...copyOf(plan, recipient, copy.parts),
+        ...(copy.prepared ? { prepared: copy.prepared } : {}),
       });
       // Until it is recorded, a concurrent duplicate must not send it again.
       this.unloggedSends.set(flightKey, sesMessageId);
@@ -175,6 +187,15 @@ export class Delivery {
       });
     }
   }
+}
+
+function copyOf(context: CopyContext, recipient: string, parts: Buffer[]): Copy {
+  return {
+    recipient,
+    from: context.from,
+    parts,
+    tags: { controller: context.controller, purpose: context.purpose, user: context.user },
+  };
 }
 
 /**

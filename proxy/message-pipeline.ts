@@ -22,9 +22,10 @@ import type { OppositionList } from '../shared/stores/opposition-list.ts';
 import type { SendLog } from '../shared/stores/send-log.ts';
 import { issueToken } from '../shared/unsubscribe-token.ts';
 import { defer, type Refusal, type Rule, reject } from '../shared/verdict.ts';
-import { type CopyOutcome, type Delivery, type DeliveryPlan, deliveryVerdict } from './delivery.ts';
+import { type CopyContext, type CopyOutcome, type Delivery, type DeliveryPlan, deliveryVerdict } from './delivery.ts';
 import { mapBounded } from './map-bounded.ts';
 import { recordRefusal, recordReviews } from './refusal-log.ts';
+import type { PreparedCopy } from './ses-sender.ts';
 import { replyFor } from './smtp-replies.ts';
 import type { SubmittedMessage } from './submitted-message.ts';
 
@@ -43,7 +44,7 @@ export interface PipelineInput {
 /** A copy rendered while the end of DATA's read was in flight, and whether as a first contact. */
 interface RenderedAhead {
   firstContact: boolean;
-  copy: { parts: Buffer[]; copyId: string };
+  copy: { parts: Buffer[]; copyId: string; prepared?: PreparedCopy };
 }
 
 /** Accepted: the text after "250 "; refused: the rule and why. */
@@ -139,10 +140,11 @@ export class MessagePipeline {
     // used (an error surfaces there).
     //
     // The first copies to go out are rendered then too (`renderAhead`), with the contact records
-    // RCPT read: the reply then waits on the read, the SES calls and the send log's write, not
-    // on rendering as well. A copy whose recipient turns out not to be sent to is dropped; one
-    // rendered as a first contact whose claim then fails (another message made it meanwhile) is
-    // rendered again.
+    // RCPT read, and their SES requests built and signed: the reply then waits on the read, the
+    // SES calls and the send log's write, not on rendering and signing as well. A copy whose
+    // recipient turns out not to be sent to is dropped, its request never sent; one rendered as a
+    // first contact whose claim then fails (another message made it meanwhile) is rendered again,
+    // and its request made when it is sent.
     //
     // What each footer will say, decided once (here for those whose record RCPT read, after the
     // read for the others): the policy asks whether a source is known, the copy says it.
@@ -150,13 +152,19 @@ export class MessagePipeline {
     for (const [address, contact] of readAtRcpt) {
       factsOf.set(address, footerFacts(controller, purpose, contact ?? undefined, directives));
     }
+    const context: CopyContext = {
+      controller: entry.controller,
+      purpose: purposeId,
+      user: input.user,
+      from: message.from[0]!.address,
+    };
     const ahead = new Map<string, RenderedAhead>();
     const building = nextTurn()
       .then(() => buildTemplate(message.raw, { hostname: config.smtp.hostname }))
       .then((built) => {
         if (built.ok) {
           this.renderAhead(built.template, ahead, {
-            controllerId: entry.controller,
+            context,
             recipients: addresses
               .filter((address) => readAtRcpt.has(address))
               .slice(0, this.delivery.concurrencyFor(message.raw.length)),
@@ -262,10 +270,7 @@ export class MessagePipeline {
     const firstContact = new Map(sendTo.map((address, i) => [address, claims.value[i]!]));
 
     const plan: DeliveryPlan = {
-      controller: entry.controller,
-      purpose: purposeId,
-      user: input.user,
-      from: message.from[0]!.address,
+      ...context,
       messageId: template.messageId,
       ...(input.message.subject !== undefined ? { subject: input.message.subject } : {}),
       idempotencyKey: key,
@@ -396,25 +401,28 @@ export class MessagePipeline {
   /**
    * Renders the copies of `recipients` before the end of DATA's read is back, each with its
    * footer's facts and as a first contact if its record has none yet (the claim then made is what
-   * normally follows). Best effort: a copy that cannot be rendered here is rendered, or fails,
+   * normally follows), and has delivery build and sign their SES requests (nothing is sent before
+   * the read says to). Best effort: a copy that cannot be rendered here is rendered, or fails,
    * when it is sent.
    */
   private renderAhead(
     template: MessageTemplate,
     into: Map<string, RenderedAhead>,
     input: {
-      controllerId: string;
+      context: CopyContext;
       recipients: string[];
       factsOf: ReadonlyMap<string, FooterFacts>;
       firstContactOf: (address: string) => boolean;
     },
   ): void {
+    const { context } = input;
     for (const recipient of input.recipients) {
       const facts = input.factsOf.get(recipient)!;
       const firstContact = input.firstContactOf(recipient);
       try {
-        const copy = this.copyFor(template, { controllerId: input.controllerId, recipient, facts, firstContact });
-        into.set(recipient, { firstContact, copy });
+        const copy = this.copyFor(template, { controllerId: context.controller, recipient, facts, firstContact });
+        const prepared = this.delivery.prepare(context, recipient, copy.parts);
+        into.set(recipient, { firstContact, copy: prepared ? { ...copy, prepared } : copy });
       } catch {
         return;
       }

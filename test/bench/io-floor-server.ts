@@ -4,7 +4,8 @@
  * code, and nothing else. At each RCPT one BatchGetItem: the opposition read (the address, its
  * base address, their erased forms, its domains) and the contact record; at the end of DATA one
  * BatchGetItem across two tables (idempotency, the opposition re-check), one SendEmail per
- * recipient with the message as it came (no MIME work, no footer, no token) and the send log's batched write
+ * recipient with the message as it came (no MIME work, no footer, no token; built and signed
+ * while that read is in flight, as the relay does) and the send log's batched write
  * (`recordMany`: the same three items per copy); then 250. No policy, no parsing, no copies. What
  * the relay costs above this is Fairsend's own work; this itself is what any relay of this design
  * pays in Node.
@@ -14,6 +15,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SMTPServerOptions } from 'smtp-server';
 import { SesV2Sender } from '../../proxy/ses-sender.ts';
 import { normaliseAddress } from '../../shared/address.ts';
@@ -74,15 +76,21 @@ async function deliver(
   user: string,
 ): Promise<number> {
   const addresses = recipients.map((r) => r.address);
-  await stores.read([
+  const reading = stores.read([
     stores.sendLog.alreadySentRequest(key, addresses, new Date(Date.now() - 24 * 3600_000)),
     stores.oppositions.findBlockingRequest(CONTROLLER, recipients, matching),
   ] as const);
-  const ids = await Promise.all(
-    addresses.map((recipient) =>
-      ses.send({ recipient, from: 'alice@acme.example', parts: [raw], tags: { controller: CONTROLLER } }),
-    ),
+  // As the relay does: the SES requests built and signed in the next turn, once the read has
+  // left, while it is in flight.
+  const copies = await nextTurn().then(() =>
+    addresses.map((recipient) => {
+      const copy = { recipient, from: 'alice@acme.example', parts: [raw], tags: { controller: CONTROLLER } };
+      const prepared = ses.prepare(copy);
+      return prepared ? { ...copy, prepared } : copy;
+    }),
   );
+  await reading;
+  const ids = await Promise.all(copies.map((copy) => ses.send(copy)));
   const at = new Date().toISOString();
   await stores.sendLog.recordMany(
     ids.map((sesMessageId, i) => ({

@@ -274,4 +274,34 @@ describe('the copies, rendered while the end of DATA’s read is in flight', () 
       pipeline.copyFor = copyFor;
     }
   });
+  it('builds and signs their SES requests before that read is back, and sends none before it', async () => {
+    const relay = stack.relay as unknown as {
+      deps: { read: (requests: readonly { table: string }[]) => Promise<unknown> };
+    };
+    const { deps } = relay;
+    const read = deps.read;
+    let heldFrom = 0;
+    let sentWhileHeld = -1;
+    deps.read = async (requests) => {
+      if (!requests.some((r) => r.table === stack.config.dynamodb.tables.sendLog)) return read(requests);
+      // The end of DATA's read, answered 2.2 s late. A request signed once it is back carries an
+      // x-amz-date (to the second) at least 1.2 s after the hold began; one signed ahead, less than 1 s.
+      heldFrom = Date.now();
+      await new Promise((r) => setTimeout(r, 2200));
+      sentWhileHeld = stack.ses!.requests;
+      return read(requests);
+    };
+    try {
+      const to = ['signed1@client.example', 'signed2@client.example', 'signed3@client.example'];
+      const info = await send(to, plainMessage({ to: to.join(', '), subject: 'Signé en avance' }));
+      expect(info.response).toMatch(/^250 .*3 of 3 copies sent/);
+      expect(sentWhileHeld).toBe(0);
+      for (const address of to) {
+        const message = stack.ses!.messages.find((m) => m.destination[0] === address)!;
+        expect(Date.parse(message.signedAt!)).toBeLessThan(heldFrom + 1000);
+      }
+    } finally {
+      deps.read = read;
+    }
+  });
 });
