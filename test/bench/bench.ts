@@ -607,7 +607,7 @@ async function main(): Promise<void> {
     );
     out();
     out(
-      "The I/O floor (`test/bench/io-floor-server.ts`, measured in the same runs) is smtp-server with the relay's TLS and AUTH making the requests of Fairsend's design, built by the relay's own store code and sent by its own AWS code, and nothing else: the opposition read and the contact record at each RCPT (one BatchGetItem), then one BatchGetItem across idempotency and the opposition re-check, one SendEmail per recipient with the message as it came, and the send log's batched write (the same three items per copy). No parsing, policy, footer, token or copy. Its CPU is what any relay that checks oppositions in DynamoDB at RCPT and sends per-recipient copies through SES's API pays in Node; what Fairsend uses above it is its own work.",
+      "The I/O floor (`test/bench/io-floor-server.ts`, measured in the same runs) is smtp-server with the relay's TLS and AUTH making the requests of Fairsend's design, built by the relay's own store code and sent by its own AWS code, and nothing else: the opposition read and the contact record at each RCPT (one BatchGetItem), then one BatchGetItem across idempotency and the opposition re-check, one SendEmail per recipient with the message as it came (built and signed while that read is in flight, as the relay does), and the send log's batched write (the same three items per copy). No parsing, policy, footer, token or copy. Its CPU is what any relay that checks oppositions in DynamoDB at RCPT and sends per-recipient copies through SES's API pays in Node; what Fairsend uses above it is its own work.",
     );
   }
   out();
