@@ -142,7 +142,7 @@ export class SesV2Sender implements CopySender {
   }
 
   /**
-   * Copies sent on the streamed path, up to ONE_WRITE_BYTES (their body is one string): built and
+   * Copies sent on the streamed path, up to ONE_WRITE_BYTES (their body is one Buffer): built and
    * signed now. Larger ones would be hashed twice (here and when sent), so they are not.
    */
   prepare(copy: Copy): PreparedCopy | undefined {

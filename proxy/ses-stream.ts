@@ -9,7 +9,7 @@ import type { RequestSigner } from '../shared/aws/sigv4.ts';
  * string and the JSON around it, about 3.5 times a 25 MB message per copy in flight) and spends
  * about twice the CPU. Here a copy over `ONE_WRITE_BYTES` has its body generated twice from its
  * parts (the template's shared Buffers): once to hash it for SigV4, once to send it in slices. A
- * smaller copy (most mail) has its body built once, as one string, and sent with the headers in
+ * smaller copy (most mail) has its body built once, into one Buffer, and sent with the headers in
  * one write. Errors carry the same `name` and `$metadata.httpStatusCode` as the SDK's, so the
  * caller classifies them alike.
  */
@@ -49,10 +49,10 @@ class SesHttpError extends Error {
 const SLICE = 3 * 8 * 1024;
 
 /**
- * Copies up to this size are sent as one string with the request's headers: one write to the
+ * Copies up to this size are sent as one Buffer with the request's headers: one write to the
  * socket, the base64 computed once. Streamed in slices, a 20 KB copy took a writev of its
  * slices and cost ~8 % of the relay's CPU in the profile (the performance issue); built whole,
- * a 1 MB copy is a 1.4 MB string for the moment of the request.
+ * a 1 MB copy is a 1.4 MB Buffer from when it is prepared until it is sent.
  */
 export const ONE_WRITE_BYTES = 1024 * 1024;
 
@@ -95,7 +95,7 @@ function* bodyChunks(prefix: string, parts: Buffer[], suffix: string): Generator
 export interface SignedSendEmail {
   url: URL;
   headers: Record<string, string>;
-  /** The body as one string (copies up to ONE_WRITE_BYTES), or what it is generated from. */
+  /** The body as one Buffer (copies up to ONE_WRITE_BYTES), or what it is generated from. */
   body: { whole: Buffer } | { prefix: string; parts: Buffer[]; suffix: string };
   /** `Date.now()` when it was signed. */
   signedAt: number;
