@@ -77,6 +77,11 @@ export function tagValue(value: string): string {
   return value.replace(/[^A-Za-z0-9_\-.@]/g, '_').slice(0, 256);
 }
 
+/** A copy's tags as SES's `EmailTags`, on either path. */
+function sesTags(copy: Copy): { Name: string; Value: string }[] {
+  return Object.entries(copy.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) }));
+}
+
 export class SesV2Sender implements CopySender {
   private readonly client: SESv2Client;
   private readonly limiter: RateLimiter;
@@ -120,7 +125,7 @@ export class SesV2Sender implements CopySender {
       await this.limiter.take();
       try {
         const signed = attempt === 0 ? await this.preparedFor(copy) : undefined;
-        if (signed) return await postSendEmail(signed, { agent: this.agent, timeoutMs: this.config.requestTimeoutMs });
+        if (signed) return await this.post(signed);
         return await this.sendOnce(copy);
       } catch (err) {
         lastError = err;
@@ -168,23 +173,26 @@ export class SesV2Sender implements CopySender {
       from: copy.from,
       recipient: copy.recipient,
       configurationSet: this.config.configurationSet,
-      tags: Object.entries(copy.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) })),
+      tags: sesTags(copy),
     });
+  }
+
+  private post(signed: SignedSendEmail): Promise<string> {
+    return postSendEmail(signed, { agent: this.agent, timeoutMs: this.config.requestTimeoutMs });
   }
 
   private async sendOnce(copy: Copy): Promise<string> {
     const size = copy.parts.reduce((n, p) => n + p.length, 0);
     if (size > this.config.streamAboveBytes) {
-      return postSendEmail(await this.sign(copy), { agent: this.agent, timeoutMs: this.config.requestTimeoutMs });
+      return this.post(await this.sign(copy));
     }
-    const tags = Object.entries(copy.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) }));
     const out = await this.client.send(
       new SendEmailCommand({
         FromEmailAddress: copy.from,
         Destination: { ToAddresses: [copy.recipient] },
         Content: { Raw: { Data: copy.parts.length === 1 ? copy.parts[0] : Buffer.concat(copy.parts) } },
         ConfigurationSetName: this.config.configurationSet,
-        EmailTags: tags,
+        EmailTags: sesTags(copy),
       }),
     );
     if (!out.MessageId) throw new SesTemporaryError('SES answered without a MessageId');
