@@ -141,12 +141,8 @@ export class Delivery {
 
   /** A notice of Fairsend's own to the sender (not prospecting: no footer); resolves to SES's id. */
   sendNotice(notice: { from: string; to: string; raw: Buffer; controller: string; user: string }): Promise<string> {
-    return this.sender.send({
-      recipient: notice.to,
-      from: notice.from,
-      parts: [notice.raw],
-      tags: { controller: notice.controller, purpose: 'refusal-notice', user: notice.user },
-    });
+    const context = { controller: notice.controller, purpose: 'refusal-notice', user: notice.user, from: notice.from };
+    return this.sender.send(copyOf(context, notice.to, [notice.raw]));
   }
 
   private sentCopy(plan: DeliveryPlan, recipient: string, sesMessageId: string, copyId: string): SentCopy {
