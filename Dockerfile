@@ -4,7 +4,10 @@
 FROM public.ecr.aws/docker/library/node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY patches ./patches
+# No dependency's install scripts run here; ours, patch-package, applies patches/ (package.json's
+# postinstall: a faster line scan in mailsplit, see the patch).
+RUN npm ci --no-audit --no-fund --ignore-scripts && npx patch-package --error-on-fail
 COPY tsconfig.json ./
 COPY shared ./shared
 COPY proxy ./proxy

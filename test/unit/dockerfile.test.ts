@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { shippedEnv, shippedNodeFlags } from '../bench/bundle.ts';
 
@@ -13,6 +14,15 @@ describe("the Docker image's command", () => {
 
   it('sets the environment the benchmark runs the relay in: glibc malloc with two arenas and a fixed mmap threshold', () => {
     expect(shippedEnv()).toEqual({ NODE_ENV: 'production', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
+  });
+
+  it('applies patches/ in its build stage, where npm ci runs no install scripts', () => {
+    const build = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8').split(/^FROM /m)[1]!;
+    const at = (text: string) => build.indexOf(text);
+    expect(at('COPY patches ./patches')).toBeGreaterThan(-1);
+    expect(at('npm ci --no-audit --no-fund --ignore-scripts')).toBeGreaterThan(at('COPY patches ./patches'));
+    expect(at('npx patch-package --error-on-fail')).toBeGreaterThan(at('--ignore-scripts'));
+    expect(at('npx esbuild')).toBeGreaterThan(at('npx patch-package'));
   });
 
   it('a flag node does not know is caught', () => {
