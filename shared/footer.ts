@@ -29,7 +29,19 @@ export interface FooterFields {
 export interface RenderedFooter {
   text: string;
   html: string;
+  /**
+   * The HTML footer as rendered for every copy that shares these facts, with `FOOTER_LINK_SLOT`
+   * where this copy's link goes, and the link as it stands in `html`: html-footer.ts hardens that
+   * one string once, not each copy's.
+   */
+  slotted?: { html: string; link: string };
 }
+
+/**
+ * Stands for the unsubscribe link in a footer rendered once for all the copies that share its
+ * facts (a private-use character no value contains: a value that does is rendered on its own).
+ */
+export const FOOTER_LINK_SLOT = '\u{F8FF}fairsend-link\u{F8FF}';
 
 /** Marks the HTML footer in a copy, for a person reading the source (never to skip a part: every copy gets its footer). */
 export const HTML_FOOTER_MARKER = '<!-- fairsend-footer -->';
@@ -44,11 +56,88 @@ export function templateError(template: string): string | null {
   }
 }
 
+/**
+ * The footer of one copy. The copies of a message, and of a campaign, mostly differ only by their
+ * link: the templates are filled once per controller, language and facts, with a slot for the
+ * link (`FOOTER_LINK_SLOT`), and each copy's footer is that rendering with its link in the slot.
+ * Mustache cannot treat the slot otherwise than the link (logic-less: a value is written as it is,
+ * or tested for being set, and both are: an empty link is rendered on its own), nor can the
+ * escaping (escapeHtml leaves the slot as it is, and the link is escaped on its own) or the
+ * line-ending step (a link with a line break is rendered on its own).
+ */
 export function renderFooter(controller: Controller, lang: Language, fields: FooterFields): RenderedFooter {
+  const templates = templatesOf(controller, lang);
+  const link = fields.unsubscribeUrl;
+  if (
+    link === '' ||
+    /[\r\n]/.test(link) ||
+    Object.values(fields).some((v) => typeof v === 'string' && v.includes('\u{F8FF}'))
+  ) {
+    return renderWith(templates, lang, fields);
+  }
+  const key = JSON.stringify([
+    lang,
+    fields.legalName,
+    fields.postalAddress,
+    fields.contactEmail,
+    fields.privacyEmail,
+    fields.website,
+    fields.reason,
+    fields.firstContact,
+    fields.source,
+    fields.obtainedAt,
+  ]);
+  let byFacts = rendered.get(controller);
+  if (!byFacts) {
+    byFacts = new Map();
+    rendered.set(controller, byFacts);
+  }
+  let around = byFacts.get(key);
+  if (!around || around.templates.text !== templates.text || around.templates.html !== templates.html) {
+    const once = renderWith(templates, lang, { ...fields, unsubscribeUrl: FOOTER_LINK_SLOT });
+    around = {
+      templates,
+      text: once.text.split(FOOTER_LINK_SLOT),
+      html: once.html,
+      htmlParts: once.html.split(FOOTER_LINK_SLOT),
+    };
+    if (byFacts.size >= RENDERED_KEPT) byFacts.clear();
+    byFacts.set(key, around);
+  }
+  const htmlLink = escapeHtml(link);
+  return {
+    text: around.text.join(link),
+    html: around.htmlParts.join(htmlLink),
+    slotted: { html: around.html, link: htmlLink },
+  };
+}
+
+interface Templates {
+  text: string;
+  html: string;
+}
+
+/** Footers rendered with a slot for the link, per controller and facts, with the templates they were made from; bounded: emptied when full. */
+const rendered = new WeakMap<
+  Controller,
+  Map<string, { templates: Templates; text: string[]; html: string; htmlParts: string[] }>
+>();
+const RENDERED_KEPT = 256;
+
+/** The footer rendered from the templates, without the shared rendering: what renderFooter must equal (the tests compare). */
+export function renderFooterAlone(controller: Controller, lang: Language, fields: FooterFields): RenderedFooter {
+  return renderWith(templatesOf(controller, lang), lang, fields);
+}
+
+function templatesOf(controller: Controller, lang: Language): Templates {
   const custom = controller.footerTemplates[lang];
+  return { text: custom?.text ?? TEXT[lang], html: custom?.html ?? HTML[lang] };
+}
+
+function renderWith(templates: Templates, lang: Language, fields: FooterFields): RenderedFooter {
   const values = { ...fields, obtainedAt: fields.obtainedAt ? formatDate(fields.obtainedAt, lang) : undefined };
-  const text = fill(custom?.text ?? TEXT[lang], values, (v) => v).replace(/\r?\n/g, '\r\n');
-  const html = fill(custom?.html ?? HTML[lang], values, escapeHtml);
+  const text = fill(templates.text, values, (v) => v).replace(/\r?\n/g, '\r\n');
+  const html = fill(templates.html, values, escapeHtml);
   return { text, html };
 }
 

@@ -1,5 +1,5 @@
 import { type DefaultTreeAdapterMap, parse } from 'parse5';
-import { HTML_FOOTER_MARKER } from '../footer.ts';
+import { FOOTER_LINK_SLOT, HTML_FOOTER_MARKER, type RenderedFooter } from '../footer.ts';
 import { htmlShape } from './html-shape.ts';
 
 /**
@@ -167,8 +167,34 @@ function harden(footerHtml: string): string {
   });
 }
 
+/** Hardened footers shared by many copies (RenderedFooter.slotted), split at the link's slot; bounded: emptied when full. */
+const hardenedSlotted = new Map<string, string[]>();
+const HARDENED_KEPT = 256;
+
+/**
+ * harden() of this copy's footer. One rendered for many copies is hardened once, with a slot
+ * where the link goes: harden() reads tags and style attributes, and a link escaped by escapeHtml
+ * holds no `<`, `>` or `"`, so only a link ending in "/" (read as a tag's self-closing slash
+ * where it ends an unquoted attribute) could come out otherwise; such a link is hardened in place.
+ */
+function hardenedFooter(footer: Pick<RenderedFooter, 'html' | 'slotted'>): string {
+  const { slotted } = footer;
+  if (!slotted || slotted.link.endsWith('/')) return harden(footer.html);
+  let parts = hardenedSlotted.get(slotted.html);
+  if (!parts) {
+    parts = harden(slotted.html).split(FOOTER_LINK_SLOT);
+    if (hardenedSlotted.size >= HARDENED_KEPT) hardenedSlotted.clear();
+    hardenedSlotted.set(slotted.html, parts);
+  }
+  return parts.join(slotted.link);
+}
+
 /** The footer block: its own inline styles win over any style sheet of the message (`!important` in a style attribute). */
-function footerBlock(footerHtml: string, width: number | undefined, centred: boolean): string {
+function footerBlock(
+  footer: Pick<RenderedFooter, 'html' | 'slotted'>,
+  width: number | undefined,
+  centred: boolean,
+): string {
   const shown =
     'display:table !important;visibility:visible !important;opacity:1 !important;position:static !important;transform:none !important;clip-path:none !important;height:auto !important;max-height:none !important;overflow:visible !important;';
   const max = width ? `max-width:${width}px !important;` : '';
@@ -176,7 +202,7 @@ function footerBlock(footerHtml: string, width: number | undefined, centred: boo
     HTML_FOOTER_MARKER,
     `<table role="presentation" align="${centred ? 'center' : 'left'}" width="100%" cellpadding="0" cellspacing="0" border="0" style="${shown}${max}margin:${centred ? '0 auto' : '0'};border-collapse:collapse">`,
     '<tr style="display:table-row !important;visibility:visible !important"><td style="display:table-cell !important;visibility:visible !important;padding:16px 8px 8px 8px;border-top:1px solid #dddddd;font-family:Arial,Helvetica,sans-serif;font-size:12px !important;line-height:1.5 !important;color:#555555 !important;background:#ffffff !important">',
-    harden(footerHtml),
+    hardenedFooter(footer),
     '</td></tr></table>',
   ].join('\r\n');
 }
@@ -192,10 +218,16 @@ export function htmlBeforeFooter(html: string, placement: FooterPlacement): stri
   return placement.closers === '' && before !== '' && !before.endsWith('\n') ? `${before}\r\n` : before;
 }
 
-export function placeFooter(html: string, placement: FooterPlacement, footerHtml: string): string {
+/** `footer`: a rendered footer, or the HTML of one. */
+export function placeFooter(
+  html: string,
+  placement: FooterPlacement,
+  footer: string | Pick<RenderedFooter, 'html' | 'slotted'>,
+): string {
   const before = htmlBeforeFooter(html, placement);
   const gap = placement.at === html.length && !before.endsWith('\n') ? '\r\n' : '';
-  return `${before}${placement.closers}${gap}${footerBlock(footerHtml, placement.width, placement.centred)}\r\n${html.slice(placement.at)}`;
+  const block = footerBlock(typeof footer === 'string' ? { html: footer } : footer, placement.width, placement.centred);
+  return `${before}${placement.closers}${gap}${block}\r\n${html.slice(placement.at)}`;
 }
 
 /** The footer inside the HTML body, visible (see footerPlacement); throws if no place is safe. */

@@ -275,7 +275,7 @@ export function renderCopyParts(template: MessageTemplate, footer: RenderedFoote
     }
     const text =
       segment.kind === 'html'
-        ? placeFooter(segment.text, segment.placement!, footer.html)
+        ? placeFooter(segment.text, segment.placement!, footer)
         : segment.text === ''
           ? `${footer.text}\r\n`
           : `${textBeforeFooter(segment.text)}\r\n${footer.text}\r\n`;
