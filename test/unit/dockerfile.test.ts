@@ -23,6 +23,9 @@ describe("the Docker image's command", () => {
     expect(at('npm ci --no-audit --no-fund --ignore-scripts')).toBeGreaterThan(at('COPY patches ./patches'));
     expect(at('npx patch-package --error-on-fail')).toBeGreaterThan(at('--ignore-scripts'));
     expect(at('npx esbuild')).toBeGreaterThan(at('npx patch-package'));
+    // The build context is only what .dockerignore lets through.
+    const context = readFileSync(new URL('../../.dockerignore', import.meta.url), 'utf8').split('\n');
+    expect(context).toContain('!patches');
   });
 
   it('a flag node does not know is caught', () => {
