@@ -67,26 +67,16 @@ export function templateError(template: string): string | null {
  */
 export function renderFooter(controller: Controller, lang: Language, fields: FooterFields): RenderedFooter {
   const templates = templatesOf(controller, lang);
-  const link = fields.unsubscribeUrl;
+  const { unsubscribeUrl: link, ...facts } = fields;
   if (
     link === '' ||
     /[\r\n]/.test(link) ||
-    Object.values(fields).some((v) => typeof v === 'string' && v.includes('\u{F8FF}'))
+    Object.values(facts).some((v) => typeof v === 'string' && v.includes('\u{F8FF}'))
   ) {
     return renderWith(templates, lang, fields);
   }
-  const key = JSON.stringify([
-    lang,
-    fields.legalName,
-    fields.postalAddress,
-    fields.contactEmail,
-    fields.privacyEmail,
-    fields.website,
-    fields.reason,
-    fields.firstContact,
-    fields.source,
-    fields.obtainedAt,
-  ]);
+  // Every field but the link (a field added to FooterFields is in the key by itself).
+  const key = JSON.stringify([lang, facts]);
   let byFacts = rendered.get(controller);
   if (!byFacts) {
     byFacts = new Map();
