@@ -75,14 +75,15 @@ export function renderFooter(controller: Controller, lang: Language, fields: Foo
   ) {
     return renderWith(templates, lang, fields);
   }
-  // Every field but the link (a field added to FooterFields is in the key by itself).
-  const key = JSON.stringify([lang, facts]);
-  let byFacts = rendered.get(controller);
-  if (!byFacts) {
-    byFacts = new Map();
-    rendered.set(controller, byFacts);
+  // The controller (its config object) and every field but the link (a field added to
+  // FooterFields is in the key by itself).
+  let id = controllerIds.get(controller);
+  if (id === undefined) {
+    id = nextControllerId++;
+    controllerIds.set(controller, id);
   }
-  let around = byFacts.get(key);
+  const key = `${id} ${JSON.stringify([lang, facts])}`;
+  let around = rendered.get(key);
   if (!around || around.templates.text !== templates.text || around.templates.html !== templates.html) {
     const once = renderWith(templates, lang, { ...fields, unsubscribeUrl: FOOTER_LINK_SLOT });
     around = {
@@ -91,8 +92,8 @@ export function renderFooter(controller: Controller, lang: Language, fields: Foo
       html: once.html,
       htmlParts: once.html.split(FOOTER_LINK_SLOT),
     };
-    if (byFacts.size >= RENDERED_KEPT) byFacts.clear();
-    byFacts.set(key, around);
+    if (rendered.size >= RENDERED_KEPT) rendered.clear();
+    rendered.set(key, around);
   }
   const htmlLink = escapeHtml(link);
   return {
@@ -107,12 +108,16 @@ interface Templates {
   html: string;
 }
 
-/** Footers rendered with a slot for the link, per controller and facts, with the templates they were made from; bounded: emptied when full. */
-const rendered = new WeakMap<
-  Controller,
-  Map<string, { templates: Templates; text: string[]; html: string; htmlParts: string[] }>
->();
+/**
+ * Footers rendered with a slot for the link, by controller and facts, with the templates they were
+ * made from. One bound for all controllers (~2.5 KB an entry, under 1 MB however many companies
+ * share the relay); emptied when full.
+ */
+const rendered = new Map<string, { templates: Templates; text: string[]; html: string; htmlParts: string[] }>();
 const RENDERED_KEPT = 256;
+/** A number per controller config object: a reloaded config's controllers get new ones. */
+const controllerIds = new WeakMap<Controller, number>();
+let nextControllerId = 0;
 
 /** The footer rendered from the templates, without the shared rendering: what renderFooter must equal (the tests compare). */
 export function renderFooterAlone(controller: Controller, lang: Language, fields: FooterFields): RenderedFooter {
