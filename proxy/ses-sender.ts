@@ -8,6 +8,7 @@ import { describeCause, SesPermanentError, SesTemporaryError } from '../shared/e
 import { RateLimiter } from './rate-limiter.ts';
 import {
   ONE_WRITE_BYTES,
+  partsLength,
   postSendEmail,
   SIGNED_REQUEST_TTL_MS,
   type SignedSendEmail,
@@ -151,7 +152,7 @@ export class SesV2Sender implements CopySender {
    * signed now. Larger ones would be hashed twice (here and when sent), so they are not.
    */
   prepare(copy: Copy): PreparedCopy | undefined {
-    const size = copy.parts.reduce((n, p) => n + p.length, 0);
+    const size = partsLength(copy.parts);
     if (size <= this.config.streamAboveBytes || size > ONE_WRITE_BYTES) return undefined;
     const request = this.sign(copy).catch(() => undefined);
     return { parts: copy.parts, recipient: copy.recipient, request };
@@ -182,7 +183,7 @@ export class SesV2Sender implements CopySender {
   }
 
   private async sendOnce(copy: Copy): Promise<string> {
-    const size = copy.parts.reduce((n, p) => n + p.length, 0);
+    const size = partsLength(copy.parts);
     if (size > this.config.streamAboveBytes) {
       return this.post(await this.sign(copy));
     }

@@ -56,6 +56,11 @@ const SLICE = 3 * 8 * 1024;
  */
 export const ONE_WRITE_BYTES = 1024 * 1024;
 
+/** The size of a copy given as parts. */
+export function partsLength(parts: Buffer[]): number {
+  return parts.reduce((n, p) => n + p.length, 0);
+}
+
 /** JSON with every non-ASCII character escaped (`\u00e9`): the body is ASCII, its length its byte count. */
 function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(
@@ -113,7 +118,7 @@ export async function signSendEmail(input: StreamedSend): Promise<SignedSendEmai
     ...(input.configurationSet ? { ConfigurationSetName: input.configurationSet } : {}),
     EmailTags: input.tags,
   }).slice(1)}`;
-  const rawLength = input.parts.reduce((n, p) => n + p.length, 0);
+  const rawLength = partsLength(input.parts);
   const length = prefix.length + Math.ceil(rawLength / 3) * 4 + suffix.length;
 
   let body: SignedSendEmail['body'];
