@@ -41,7 +41,8 @@ export interface RenderedFooter {
  * Stands for the unsubscribe link in a footer rendered once for all the copies that share its
  * facts (a private-use character no value contains: a value that does is rendered on its own).
  */
-export const FOOTER_LINK_SLOT = '\u{F8FF}fairsend-link\u{F8FF}';
+const SLOT_MARK = '\u{F8FF}';
+export const FOOTER_LINK_SLOT = `${SLOT_MARK}fairsend-link${SLOT_MARK}`;
 
 /** Marks the HTML footer in a copy, for a person reading the source (never to skip a part: every copy gets its footer). */
 export const HTML_FOOTER_MARKER = '<!-- fairsend-footer -->';
@@ -71,7 +72,7 @@ export function renderFooter(controller: Controller, lang: Language, fields: Foo
   if (
     link === '' ||
     /[\r\n]/.test(link) ||
-    Object.values(facts).some((v) => typeof v === 'string' && v.includes('\u{F8FF}'))
+    Object.values(facts).some((v) => typeof v === 'string' && v.includes(SLOT_MARK))
   ) {
     return renderWith(templates, lang, fields);
   }
