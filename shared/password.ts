@@ -41,3 +41,24 @@ export function decoyHash(): Promise<string> {
   decoy ??= hashPassword(randomBytes(16).toString('hex'));
   return decoy;
 }
+
+const PASSWORD_CHARACTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A password a person is given once (the console, the CLI, `npm start`'s demo users): letters
+ * and digits only, ~5.95 bits each (24 characters: 142 bits), drawn from the CSPRNG without bias
+ * (bytes of 248 or more are skipped: 248 = 4 × 62). base64url could put a "-" first, which swaks,
+ * msmtp and most command-line clients read as an option, and "_" or "-" anywhere, which people
+ * copying by hand misread.
+ */
+export function newPassword(length = 24): string {
+  let password = '';
+  while (password.length < length) {
+    for (const byte of randomBytes(length)) {
+      if (byte >= 248) continue;
+      password += PASSWORD_CHARACTERS[byte % 62];
+      if (password.length === length) break;
+    }
+  }
+  return password;
+}

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type FairsendConfig, parseConfig, readRawConfig } from '../../shared/config.ts';
-import { hashPassword } from '../../shared/password.ts';
+import { hashPassword, newPassword } from '../../shared/password.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO_CONFIG = join(PROJECT_ROOT, 'infra/local/fairsend.local.json');
@@ -55,7 +55,7 @@ export async function loadLocalConfig(
   for (const [user, entry] of Object.entries(withEnv.smtpUsers ?? {})) {
     if (!entry || typeof entry !== 'object' || entry.passwordHash) continue;
     if (!secrets.smtpUsers[user]) {
-      const password = randomBytes(12).toString('base64url');
+      const password = newPassword(16);
       secrets.smtpUsers[user] = { password, passwordHash: await hashPassword(password) };
       changed = true;
     }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
@@ -7,7 +6,7 @@ import { type FairsendConfig, senderPattern, smtpUserProblems } from '../config.
 import { importContacts } from '../contacts-import.ts';
 import { calendarDate } from '../dates.ts';
 import { erasedEntries } from '../erased.ts';
-import { hashPassword } from '../password.ts';
+import { hashPassword, newPassword } from '../password.ts';
 import { mergeUsers } from '../smtp-users.ts';
 import type { AdminRole, ManagedSmtpUser, SmtpLogins } from '../stores/admin.ts';
 import type { AuditEntry } from '../stores/audit.ts';
@@ -141,11 +140,6 @@ export function oppositionSubject(text: string): string | null {
     return domain ? domainSubject(domain) : null;
   }
   return normaliseAddress(t)?.address ?? null;
-}
-
-/** A password a person is given once: 18 random bytes, 24 characters. */
-export function newPassword(): string {
-  return randomBytes(18).toString('base64url');
 }
 
 /** Every item of a paged list, page after page (for CSV exports). */
