@@ -462,7 +462,8 @@ export class MessagePipeline {
       unsubscribeUrl: url,
     });
     const headers = listUnsubscribeHeaders(url, config.unsubscribe.mailto, token);
-    return { parts: renderCopyParts(template, footer, headers), copyId };
+    // The token is all that differs between the copies' footers: the rest is encoded once.
+    return { parts: renderCopyParts(template, footer, headers, token), copyId };
   }
 
   private review(

@@ -257,16 +257,30 @@ function effectiveType(node: MimeNode): string {
   return node.contentType === 'text' ? 'text/plain' : node.contentType || 'text/plain';
 }
 
-/** One recipient's copy: their List-Unsubscribe headers, then the message with their footer. */
-export function renderCopy(template: MessageTemplate, footer: RenderedFooter, extraHeaders: string): Buffer {
-  return Buffer.concat(renderCopyParts(template, footer, extraHeaders));
+/**
+ * One recipient's copy: their List-Unsubscribe headers, then the message with their footer.
+ * `varying`: what differs between the copies' footers (their unsubscribe token), if given: the
+ * QP encoding of what surrounds it is made once for all copies (PrefixEncoder.encode).
+ */
+export function renderCopy(
+  template: MessageTemplate,
+  footer: RenderedFooter,
+  extraHeaders: string,
+  varying?: string,
+): Buffer {
+  return Buffer.concat(renderCopyParts(template, footer, extraHeaders, varying));
 }
 
 /** A text part's text, ending with a line break, before the blank line and the footer. */
 const textBeforeFooter = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}\r\n`);
 
 /** The same copy as parts: the template's shared Buffers and this recipient's own, never joined. */
-export function renderCopyParts(template: MessageTemplate, footer: RenderedFooter, extraHeaders: string): Buffer[] {
+export function renderCopyParts(
+  template: MessageTemplate,
+  footer: RenderedFooter,
+  extraHeaders: string,
+  varying?: string,
+): Buffer[] {
   const parts: Buffer[] = [Buffer.from(extraHeaders, 'utf8'), template.rootHeaders];
   for (const segment of template.segments) {
     if (Buffer.isBuffer(segment)) {
@@ -285,7 +299,7 @@ export function renderCopyParts(template: MessageTemplate, footer: RenderedFoote
       segment.kind === 'html' ? htmlBeforeFooter(segment.text, segment.placement!) : textBeforeFooter(segment.text),
       segment.encoding,
     );
-    parts.push(segment.headers, ...segment.encoder.encode(text));
+    parts.push(segment.headers, ...segment.encoder.encode(text, varying));
   }
   return parts;
 }

@@ -105,16 +105,18 @@ const utf8Length = (b: number) => (b >= 0xf8 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3
  * that starts a line is encoded (a line beginning `--` could be read as a MIME boundary); lines
  * are at most 76 characters with the soft break's `=`, and a soft break never splits an escape
  * or a multi-byte character. Each line is encoded on its own, which PrefixEncoder relies on.
+ * `continued`: a soft break is to follow (PrefixEncoder's fragments): the last line leaves room
+ * for its `=`, and whitespace that ends the input stays as it is (the `=` comes after it).
  */
-export function encodeQp(input: Buffer): Buffer {
+export function encodeQp(input: Buffer, continued = false): Buffer {
   const n = input.length;
   // Each byte is at most 3 characters (an LF becomes CRLF: 2), plus a 3-byte soft break for every
   // 64 or more (a soft break comes when what is next, 12 characters at most, does not fit in 75).
   const out = Buffer.allocUnsafe(3 * n + 3 * Math.ceil((3 * n) / 64) + 3);
-  // Whether the line ends before byte j. Reads stay in bounds: V8 reads typed arrays out of
-  // bounds on a slow path.
+  // Whether the line ends before byte j; the end of a `continued` input does not end its line.
+  // Reads stay in bounds: V8 reads typed arrays out of bounds on a slow path.
   const endsBefore = (j: number) =>
-    j >= n || input[j] === 0x0a || (input[j] === 0x0d && j + 1 < n && input[j + 1] === 0x0a);
+    j >= n ? !continued : input[j] === 0x0a || (input[j] === 0x0d && j + 1 < n && input[j + 1] === 0x0a);
   let o = 0;
   let column = 0;
   let i = 0;
@@ -222,8 +224,14 @@ export class PrefixEncoder {
     }
   }
 
-  /** `text` must begin with the prefix. */
-  encode(text: string): Buffer[] {
+  /**
+   * `text` must begin with the prefix. `varying`: a string that differs from copy to copy (the
+   * unsubscribe token), QP only. The text after the prefix is then encoded as the fragments
+   * between its occurrences of `varying`, joined by soft line breaks: the fragments (the footer
+   * around the link, the same in every copy) are encoded once and reused, and only `varying` is
+   * encoded per copy. Other bytes than encodeText's, the same text once decoded.
+   */
+  encode(text: string, varying?: string): Buffer[] {
     if (this.encoding === 'base64') {
       const rest = Buffer.from(text.slice(this.cut), 'utf8');
       const tail = this.carry.length > 0 ? Buffer.concat([this.carry, rest]) : rest;
@@ -231,9 +239,59 @@ export class PrefixEncoder {
       if (tail.length === 0) return [this.head.subarray(0, Math.max(0, this.head.length - 2)), EMPTY];
       return [this.head, base64Lines(tail)];
     }
-    return [this.head, encodeQpLines(text.slice(this.cut))];
+    const rest = text.slice(this.cut);
+    // A line end in it would put the soft break where the line ends: the whole rest, line by line.
+    if (varying && !/[\r\n]/.test(varying)) {
+      const fragments = rest.split(varying);
+      if (fragments.length > 1) return [this.head, ...this.around(fragments, varying)];
+    }
+    return [this.head, encodeQpLines(rest)];
+  }
+
+  /** The copies' last few arrangements of fragments, with their encodings. */
+  private readonly arrangements: { fragments: string[]; encoded: Buffer[] }[] = [];
+
+  /**
+   * The fragments encoded (once per arrangement), `varying` encoded between them, a soft break
+   * wherever two meet within a line. `varying` holds no line end, so no CRLF is split between two.
+   */
+  private around(fragments: string[], varying: string): Buffer[] {
+    const last = fragments.length - 1;
+    let known = this.arrangements.find(
+      (a) => a.fragments.length === fragments.length && a.fragments.every((f, i) => f === fragments[i]),
+    );
+    if (!known) {
+      known = {
+        fragments,
+        encoded: fragments.map((f, i) => encodeQp(Buffer.from(f, 'utf8'), i < last)),
+      };
+      this.arrangements.unshift(known);
+      if (this.arrangements.length > ARRANGEMENTS_KEPT) this.arrangements.pop();
+    }
+    const link = Buffer.from(varying, 'utf8');
+    const out: Buffer[] = [];
+    let midLine = false;
+    for (let i = 0; i <= last; i++) {
+      const encoded = known.encoded[i]!;
+      if (encoded.length > 0) {
+        if (midLine) out.push(SOFT_BREAK);
+        out.push(encoded);
+        midLine = !endsWithCrlf(encoded);
+      }
+      if (i < last) {
+        if (midLine) out.push(SOFT_BREAK);
+        out.push(encodeQp(link, i + 1 < last || fragments[last] !== ''));
+        midLine = true;
+      }
+    }
+    return out;
   }
 }
+
+/** Arrangements kept per part: the footer's variants within one message (first contact or not, sources). */
+const ARRANGEMENTS_KEPT = 4;
+const SOFT_BREAK = Buffer.from('=\r\n');
+const endsWithCrlf = (b: Buffer) => b.length >= 2 && b[b.length - 2] === 0x0d && b[b.length - 1] === 0x0a;
 
 /**
  * The QP encodings of lines met lately. What follows a part's shared prefix is mostly the footer,

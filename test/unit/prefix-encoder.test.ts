@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import libqp from 'libqp';
 import { describe, expect, it } from 'vitest';
 import { encodeQpLines, encodeText, PrefixEncoder } from '../../shared/mime/text-codec.ts';
 
@@ -78,5 +80,83 @@ describe('PrefixEncoder', () => {
         );
       }
     }
+  });
+
+  describe('with a varying string (the unsubscribe token)', () => {
+    /** QP as RFC 2045 has it, and what it decodes to is what the whole text's QP decodes to. */
+    function expectSameText(encoder: PrefixEncoder, text: string, varying: string) {
+      const parts = encoder.encode(text, varying);
+      const qp = Buffer.concat(parts).toString('latin1');
+      const context = JSON.stringify({ text: text.slice(-300), varying });
+      expect(/^[\x21-\x7e \t\r\n]*$/.test(qp), context).toBe(true);
+      expect(/\r(?!\n)|(?<!\r)\n/.test(qp), context).toBe(false);
+      for (const line of qp.split('\r\n')) {
+        expect(line.length, `${context}: ${line}`).toBeLessThanOrEqual(76);
+        expect(/[ \t]$/.test(line), `${context}: trailing whitespace in ${JSON.stringify(line)}`).toBe(false);
+        expect(line.startsWith('-'), `${context}: ${line}`).toBe(false);
+        expect(/=(?![0-9A-F]{2}|$)/.test(line), `${context}: ${line}`).toBe(false);
+      }
+      expect(libqp.decode(qp).toString('utf8'), context).toBe(
+        libqp.decode(encodeText(text, 'quoted-printable').toString('latin1')).toString('utf8'),
+      );
+      return parts;
+    }
+
+    it('decodes to the text, for any text around any number of occurrences, as copy after copy', () => {
+      const piece = fc.oneof(
+        fc.string({ maxLength: 90, unit: 'binary' }),
+        fc.constantFrom('\r\n', '\n', '\r', ' ', '\t', '-', '=', 'é', '😀', 'x'.repeat(80), ' \r\n', '-- \r\n'),
+      );
+      const token = fc.stringMatching(/^[a-z0-9]{1,4}\.[A-Za-z0-9_=-]{1,140}$/);
+      fc.assert(
+        fc.property(
+          fc.array(piece, { maxLength: 6 }).map((p) => p.join('')),
+          fc.array(
+            fc.array(piece, { maxLength: 4 }).map((p) => p.join('')),
+            { minLength: 1, maxLength: 4 },
+          ),
+          fc.array(token, { minLength: 1, maxLength: 4 }),
+          (prefix, around, tokens) => {
+            const encoder = new PrefixEncoder(prefix, 'quoted-printable');
+            // Copy after copy through the same encoder, each with its own token, as a message's copies are.
+            for (const t of tokens) expectSameText(encoder, `${prefix}${around.join(t)}`, t);
+          },
+        ),
+        { numRuns: 1500 },
+      );
+    });
+
+    it('encodes what surrounds the token once: the next copy reuses those Buffers', () => {
+      const prefix = 'Bonjour,\r\n\r\nVoici notre offre.\r\n';
+      const footer = (t: string, source: string) =>
+        `${prefix}\r\n-- \r\nSource : ${source}\r\nSe désinscrire : https://u.example/u/${t}\r\nMerci.\r\n`;
+      const encoder = new PrefixEncoder(prefix, 'quoted-printable');
+      const a = expectSameText(encoder, footer('k2.AAAA', 'le Salon IT'), 'k2.AAAA');
+      const b = expectSameText(encoder, footer('k2.BBBBBB', 'le Salon IT'), 'k2.BBBBBB');
+      expect(a).toHaveLength(b.length);
+      // The prefix, the footer before the token, the soft break, the token (the copy's own), the rest.
+      const own = a.map((part, i) => part !== b[i]);
+      expect(own.filter(Boolean)).toHaveLength(1);
+      expect(Buffer.concat(b).toString('latin1')).toContain('https://u.example/u/=\r\nk2.BBBBBB=\r\n\r\nMerci.');
+      // Another footer (a first contact's source): encoded anew, and both kept.
+      const c = expectSameText(encoder, footer('k2.CC', 'un annuaire'), 'k2.CC');
+      expect(c[1]).not.toBe(a[1]);
+      const d = expectSameText(encoder, footer('k2.DD', 'le Salon IT'), 'k2.DD');
+      expect(d[1]).toBe(a[1]);
+    });
+
+    it('encodes line by line as before when the token is absent, empty or holds a line end', () => {
+      const encoder = new PrefixEncoder('a\r\n', 'quoted-printable');
+      const text = 'a\r\nfooter line\r\n';
+      for (const varying of ['k2.absent', '', 'x\r\ny']) {
+        expect(Buffer.concat(encoder.encode(text, varying)).toString('latin1')).toBe(
+          encodeText(text, 'quoted-printable').toString('latin1'),
+        );
+      }
+      const base64 = new PrefixEncoder('a\r\n', 'base64');
+      expect(Buffer.concat(base64.encode(`${text}k2.T`, 'k2.T')).toString('latin1')).toBe(
+        encodeText(`${text}k2.T`, 'base64').toString('latin1'),
+      );
+    });
   });
 });
