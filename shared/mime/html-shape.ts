@@ -32,7 +32,7 @@ const NAME = '[a-zA-Z][a-zA-Z0-9:-]*';
  * in a name or value here, so that every `<` of a document with a key opens a tag or a comment.
  */
 const ATTRIBUTE_SOURCE = `${WS}+([^\\t\\n\\f\\r /<>"'=]+)(?:${WS}*=${WS}*("[^"<]*"|'[^'<]*'|[^\\t\\n\\f\\r "'<>][^\\t\\n\\f\\r <>]*))?`;
-const START = new RegExp(`<(${NAME})((?:${ATTRIBUTE_SOURCE})*)${WS}*(/?)>`, 'y');
+const START = new RegExp(`<(${NAME})((?:${ATTRIBUTE_SOURCE})*)${WS}*(?<slash>/?)>`, 'y');
 const ATTRIBUTE = new RegExp(ATTRIBUTE_SOURCE, 'g');
 /** End tags may carry attributes (an error the tokenizer ignores). */
 const END = new RegExp(`</(${NAME})(?:${ATTRIBUTE_SOURCE})*${WS}*/?>`, 'y');
@@ -122,6 +122,17 @@ function startTagShape(name: string, attributes: string, selfClosing: string): s
 }
 
 const isTagNameStart = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+/** NAME's later characters: letters, digits, `:` and `-`. */
+const isTagNameChar = (c: number) => isTagNameStart(c) || (c >= 0x30 && c <= 0x3a) || c === 0x2d;
+
+/** Where `<name>` or `</name>` at `at` ends (after its `>`), or -1 if the tag has more than a name. */
+function plainTagEnd(html: string, at: number): number {
+  let i = html.charCodeAt(at + 1) === 0x2f ? at + 2 : at + 1;
+  if (!isTagNameStart(html.charCodeAt(i))) return -1;
+  i++;
+  while (isTagNameChar(html.charCodeAt(i))) i++;
+  return html.charCodeAt(i) === 0x3e ? i + 1 : -1;
+}
 
 function exec(sticky: RegExp, html: string, at: number): RegExpExecArray | null {
   sticky.lastIndex = at;
@@ -150,20 +161,25 @@ export function htmlShape(html: string): string | undefined {
       at += match[0].length;
       continue;
     }
-    if (next === 0x2f /* / */) {
-      match = exec(END, html, at);
-      if (!match || UNFOLLOWED.has(match[1]!.toLowerCase())) return undefined;
-      parts.push(match[0]);
-      at += match[0].length;
-      continue;
+    // A tag: the commonest, a name and `>` (`<p>`, `</td>`), read without the regular
+    // expressions (what START and END match there); any other through them.
+    let name: string;
+    let tagEnd = plainTagEnd(html, at);
+    const closing = next === 0x2f /* / */;
+    if (tagEnd !== -1) {
+      name = html.slice(at + (closing ? 2 : 1), tagEnd - 1).toLowerCase();
+      parts.push(closing ? html.slice(at, tagEnd) : `<${name}>`);
+    } else {
+      match = exec(closing ? END : START, html, at);
+      if (!match) return undefined;
+      name = match[1]!.toLowerCase();
+      // The slash by name: group 3 is ATTRIBUTE_SOURCE's own (the last attribute's name).
+      parts.push(closing ? match[0] : startTagShape(name, match[2]!, match.groups!.slash!));
+      tagEnd = at + match[0].length;
     }
-    match = exec(START, html, at);
-    if (!match) return undefined;
-    const name = match[1]!.toLowerCase();
     if (UNFOLLOWED.has(name)) return undefined;
-    parts.push(startTagShape(name, match[2]!, match[3]!));
-    at += match[0].length;
-    const rawEnd = RAW_END.get(name);
+    at = tagEnd;
+    const rawEnd = closing ? undefined : RAW_END.get(name);
     if (rawEnd) {
       rawEnd.lastIndex = at;
       const end = rawEnd.exec(html);

@@ -187,6 +187,17 @@ describe('the HTML shape the footer placement is cached by', () => {
     }
   });
 
+  it('shapes a bare tag (`<p>`, read without the regular expressions) as the same tag with a space (`<p >`)', () => {
+    const html =
+      '<!doctype html><html><head><STYLE>p{x}</body></style><title>T</title></head><body><P>x</P><td-x:y>z</td-x:y><br><p/></body></html>';
+    const spaced = html.replace(/<([A-Za-z][A-Za-z0-9:-]*)>/g, '<$1 >');
+    expect(spaced).not.toBe(html);
+    expect(htmlShape(html)).toBeDefined();
+    expect(htmlShape(spaced)).toBe(htmlShape(html));
+    for (const tag of ['<script>', '<SVG>', '<select>', '<style>'])
+      expect(htmlShape(`<body>${tag}x</body>`), tag).toBeUndefined();
+  });
+
   it('takes tags named like object properties for plain elements', () => {
     for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf'])
       expect(htmlShape(`<body><${name}>x</${name}></body>`), name).toBeDefined();
