@@ -108,9 +108,20 @@ export interface SignedSendEmail {
 
 export const SIGNED_REQUEST_TTL_MS = 60_000;
 
+/** SendEmail's URL by endpoint (the configured one, a stand-in's): parsed once, not per copy. */
+const sendEmailUrls = new Map<string, URL>();
+function sendEmailUrl(endpoint: string): URL {
+  let url = sendEmailUrls.get(endpoint);
+  if (!url) {
+    url = new URL('/v2/email/outbound-emails', endpoint);
+    sendEmailUrls.set(endpoint, url);
+  }
+  return url;
+}
+
 /** Builds (or, above ONE_WRITE_BYTES, hashes) the body of the SendEmail request for a copy, and signs it. */
 export async function signSendEmail(input: StreamedSend): Promise<SignedSendEmail> {
-  const url = new URL('/v2/email/outbound-emails', input.endpoint);
+  const url = sendEmailUrl(input.endpoint);
   const prefix = '{"Content":{"Raw":{"Data":"';
   const suffix = `"}},${asciiJson({
     Destination: { ToAddresses: [input.recipient] },
