@@ -262,7 +262,9 @@ export class PrefixEncoder {
     );
     if (!known) {
       known = {
-        fragments,
+        // Copies: a fragment cut from this copy's text would keep all of it alive (the part's
+        // whole text, its prefix too, flattened), for as long as the message is being sent.
+        fragments: fragments.map(ownString),
         encoded: fragments.map((f, i) => encodeQp(Buffer.from(f, 'utf8'), i < last)),
       };
       this.arrangements.unshift(known);
@@ -287,6 +289,9 @@ export class PrefixEncoder {
     return out;
   }
 }
+
+/** A string of its own, code unit for code unit, not a slice of a larger one. */
+const ownString = (s: string) => Buffer.from(s, 'utf16le').toString('utf16le');
 
 /** Arrangements kept per part: the footer's variants within one message (first contact or not, sources). */
 const ARRANGEMENTS_KEPT = 4;

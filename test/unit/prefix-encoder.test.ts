@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import fc from 'fast-check';
 import libqp from 'libqp';
 import { describe, expect, it } from 'vitest';
@@ -137,6 +139,23 @@ describe('PrefixEncoder', () => {
       expect(c[1]).not.toBe(a[1]);
       const d = expectSameText(encoder, footer('k2.DD', 'le Salon IT'), 'k2.DD');
       expect(d[1]).toBe(a[1]);
+    });
+
+    it("keeps the fragments it reuses, not the copies' whole texts they were cut from", () => {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc') as () => void;
+      const prefix = `${'Voici notre offre détaillée. '.repeat(300_000)}\r\n`; // 17 MB as UTF-16
+      const encoder = new PrefixEncoder(prefix, 'quoted-printable');
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      // Four arrangements (footers), each kept with its encoding, from four texts of 17 MB.
+      for (const source of ['a', 'b', 'c', 'd']) {
+        const token = `k2.${source.repeat(40)}`;
+        encoder.encode(`${prefix}-- \r\nSource : ${source}\r\nhttps://u.example/u/${token}\r\n`, token);
+      }
+      gc();
+      // Less than one text's worth (measured: 9 MB, V8's own; 35 MB when the fragments were slices).
+      expect(process.memoryUsage().heapUsed - before).toBeLessThan(prefix.length * 2);
     });
 
     it('encodes line by line as before when the token is absent, empty or holds a line end', () => {
