@@ -265,7 +265,9 @@ export class PrefixEncoder {
         // Copies: a fragment cut from this copy's text would keep all of it alive (the part's
         // whole text, its prefix too, flattened), for as long as the message is being sent.
         fragments: fragments.map(ownString),
-        encoded: fragments.map((f, i) => encodeQp(Buffer.from(f, 'utf8'), i < last)),
+        // Through the cache of encoded lines: a message to one recipient has one copy, and the
+        // footer's lines recur in every message of a company.
+        encoded: fragments.map((f, i) => encodeQpLines(f, i < last)),
       };
       this.arrangements.unshift(known);
       if (this.arrangements.length > ARRANGEMENTS_KEPT) this.arrangements.pop();
@@ -307,19 +309,28 @@ const qpLines = new Map<string, Buffer>();
 const QP_LINES_MAX = 512;
 const QP_LINE_CACHED_CHARS = 1024;
 
-/** `encodeText(text, 'quoted-printable')`, line by line (QP is line-local once line ends are CRLF), through `qpLines`. */
-export function encodeQpLines(text: string): Buffer {
+/** The same for a last line that a soft break continues (`encodeQp(…, true)`). */
+const qpContinuedLines = new Map<string, Buffer>();
+
+/**
+ * `encodeText(text, 'quoted-printable')`, line by line (QP is line-local once line ends are CRLF),
+ * through `qpLines`; `continued`: `encodeQp`'s, for the last line.
+ */
+export function encodeQpLines(text: string, continued = false): Buffer {
   const lines = text.split(/\r?\n/);
   const out: Buffer[] = [];
   for (const [i, line] of lines.entries()) {
     if (i > 0) out.push(CRLF);
     if (line === '') continue;
-    let encoded = qpLines.get(line);
+    const open = continued && i === lines.length - 1;
+    const cache = open ? qpContinuedLines : qpLines;
+    let encoded = cache.get(line);
     if (!encoded) {
-      encoded = encodeText(line, 'quoted-printable');
+      encoded = encodeQp(Buffer.from(line, 'utf8'), open);
       if (line.length <= QP_LINE_CACHED_CHARS) {
-        if (qpLines.size >= QP_LINES_MAX) qpLines.clear();
-        qpLines.set(line, encoded);
+        if (cache.size >= QP_LINES_MAX) cache.clear();
+        // A copy of the line: split() cuts slices that would keep the whole text alive.
+        cache.set(ownString(line), encoded);
       }
     }
     out.push(encoded);

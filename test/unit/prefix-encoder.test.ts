@@ -148,10 +148,15 @@ describe('PrefixEncoder', () => {
       const encoder = new PrefixEncoder(prefix, 'quoted-printable');
       gc();
       const before = process.memoryUsage().heapUsed;
-      // Four arrangements (footers), each kept with its encoding, from four texts of 17 MB.
+      // Four arrangements (footers), each kept with its encoding, from four texts of 17 MB; their
+      // lines new to the cache of encoded lines (which keeps lines, not the texts they came from).
+      const run = Math.random().toString(36).slice(2);
       for (const source of ['a', 'b', 'c', 'd']) {
         const token = `k2.${source.repeat(40)}`;
-        encoder.encode(`${prefix}-- \r\nSource : ${source}\r\nhttps://u.example/u/${token}\r\n`, token);
+        encoder.encode(
+          `${prefix}-- \r\nSource : le salon ${source} ${run}\r\nhttps://u.example/u/${run}/${token} ${run}\r\n`,
+          token,
+        );
       }
       gc();
       // Less than one text's worth (measured: 9 MB, V8's own; 35 MB when the fragments were slices).
