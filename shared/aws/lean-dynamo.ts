@@ -19,12 +19,12 @@ import { createSigner, type RequestSigner } from './sigv4.ts';
 
 /**
  * The item operations Fairsend makes (Get, Put, Update, Delete, Query, Scan, BatchGet, BatchWrite)
- * sent straight as DynamoDB's JSON protocol: marshalled as AWS's util-dynamodb does (`attribute-values.ts`), signed by
- * `createSigner` (aws4, tested against AWS's SigV4 suite), one POST on a keep-alive connection
- * (`postToAws`). The SDK's client spends about 0.5 ms of CPU per request of its own around the
- * same work (middleware stack, endpoint rules, schema serde, retry and user-agent), most of the
- * relay's CPU per copy (the performance issue). Table administration (Create/Describe/DeleteTable) and any
- * other command still go through the SDK.
+ * sent straight as DynamoDB's JSON protocol: marshalled as AWS's util-dynamodb does
+ * (`attribute-values.ts`), signed by `createSigner` (aws4, tested against AWS's SigV4 suite), one
+ * POST on a keep-alive connection (`postToAws`). The SDK's client spends about 0.5 ms of CPU per
+ * request of its own around the same work (middleware stack, endpoint rules, schema serde, retry
+ * and user-agent), most of the relay's CPU per copy (the performance issue). Table administration
+ * (Create/Describe/DeleteTable) and any other command still go through the SDK.
  *
  * Same contract as the SDK: items in and out as plain values, errors as the SDK's own exception
  * classes with `$metadata.httpStatusCode` (so `ConditionalCheckFailedException` is caught by class
