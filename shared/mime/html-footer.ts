@@ -225,9 +225,23 @@ export function placeFooter(
   footer: string | Pick<RenderedFooter, 'html' | 'slotted'>,
 ): string {
   const before = htmlBeforeFooter(html, placement);
+  return `${before}${htmlFromFooter(html, placement, footer, before)}`;
+}
+
+/**
+ * What follows `before` (htmlBeforeFooter's, the same for every copy) in placeFooter's HTML: the
+ * closers, the footer block and the rest of the document. A copy's part is encoded from it
+ * (PrefixEncoder.encodeAfter): the HTML before the footer is not joined again for each copy.
+ */
+export function htmlFromFooter(
+  html: string,
+  placement: FooterPlacement,
+  footer: string | Pick<RenderedFooter, 'html' | 'slotted'>,
+  before: string,
+): string {
   const gap = placement.at === html.length && !before.endsWith('\n') ? '\r\n' : '';
   const block = footerBlock(typeof footer === 'string' ? { html: footer } : footer, placement.width, placement.centred);
-  return `${before}${placement.closers}${gap}${block}\r\n${html.slice(placement.at)}`;
+  return `${placement.closers}${gap}${block}\r\n${html.slice(placement.at)}`;
 }
 
 /** The footer inside the HTML body, visible (see footerPlacement); throws if no place is safe. */

@@ -3,7 +3,7 @@ import { Headers, type MimeNode, Splitter } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
 import { isDirectiveHeader } from '../directives.ts';
 import type { RenderedFooter } from '../footer.ts';
-import { declareUtf8, type FooterPlacement, footerPlacement, htmlBeforeFooter, placeFooter } from './html-footer.ts';
+import { declareUtf8, type FooterPlacement, footerPlacement, htmlBeforeFooter, htmlFromFooter } from './html-footer.ts';
 import { isListUnsubscribeHeader } from './list-unsubscribe.ts';
 import { decodeCharset, decodeTransfer, knownCharset, PrefixEncoder } from './text-codec.ts';
 
@@ -31,8 +31,8 @@ interface TextSlot {
   headers: Buffer;
   text: string;
   encoding: 'base64' | 'quoted-printable';
-  /** Made at the first copy: the text before the footer, encoded once for all copies. */
-  encoder?: PrefixEncoder;
+  /** Made at the first copy: the text before the footer, and its encoding, once for all copies. */
+  before?: { text: string; encoder: PrefixEncoder };
 }
 
 type Segment = Buffer | TextSlot;
@@ -274,6 +274,13 @@ export function renderCopy(
 /** A text part's text, ending with a line break, before the blank line and the footer. */
 const textBeforeFooter = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}\r\n`);
 
+/** A text slot's text before the footer, and its encoder. */
+function beforeFooter(segment: TextSlot): NonNullable<TextSlot['before']> {
+  const text =
+    segment.kind === 'html' ? htmlBeforeFooter(segment.text, segment.placement!) : textBeforeFooter(segment.text);
+  return { text, encoder: new PrefixEncoder(text, segment.encoding) };
+}
+
 /** The same copy as parts: the template's shared Buffers and this recipient's own, never joined. */
 export function renderCopyParts(
   template: MessageTemplate,
@@ -287,19 +294,17 @@ export function renderCopyParts(
       parts.push(segment);
       continue;
     }
-    const text =
+    // What comes before the footer is the same for every copy, and ends with a line break:
+    // encoded once (PrefixEncoder). Only what follows it is made per copy.
+    segment.before ??= beforeFooter(segment);
+    const before = segment.before;
+    const afterPrefix =
       segment.kind === 'html'
-        ? placeFooter(segment.text, segment.placement!, footer)
+        ? htmlFromFooter(segment.text, segment.placement!, footer, before.text)
         : segment.text === ''
           ? `${footer.text}\r\n`
-          : `${textBeforeFooter(segment.text)}\r\n${footer.text}\r\n`;
-    // What comes before the footer is the same for every copy, and ends with a line break:
-    // encoded once (PrefixEncoder).
-    segment.encoder ??= new PrefixEncoder(
-      segment.kind === 'html' ? htmlBeforeFooter(segment.text, segment.placement!) : textBeforeFooter(segment.text),
-      segment.encoding,
-    );
-    parts.push(segment.headers, ...segment.encoder.encode(text, varying));
+          : `\r\n${footer.text}\r\n`;
+    parts.push(segment.headers, ...before.encoder.encodeAfter(afterPrefix, varying));
   }
   return parts;
 }

@@ -199,11 +199,15 @@ const BASE64_LINE_BYTES = 57;
  * footer, the same for every copy): the prefix is encoded once, up to a point where the encoding
  * of the rest does not depend on it (after its last line end for QP, a multiple of 57 bytes for
  * base64), and only the rest is encoded per copy. `encode(text)` gives exactly the bytes of
- * `encodeText(text, encoding)`, in two Buffers, the first shared.
+ * `encodeText(text, encoding)`, in two Buffers, the first shared; `encodeAfter(rest)` the same for
+ * the text `prefix + rest`, given only what follows the prefix (a copy's text is then never
+ * joined whole: the prefix can be most of a large HTML part).
  */
 export class PrefixEncoder {
-  private readonly cut: number;
+  private readonly prefixLength: number;
   private readonly head: Buffer;
+  /** QP: the prefix's text after its last line end, encoded again with the rest. */
+  private readonly tail: string;
   /** Base64: the prefix's bytes past the last whole line, carried into the rest. */
   private readonly carry: Buffer;
 
@@ -211,15 +215,17 @@ export class PrefixEncoder {
     prefix: string,
     private readonly encoding: 'base64' | 'quoted-printable',
   ) {
+    this.prefixLength = prefix.length;
     if (encoding === 'base64') {
       const bytes = Buffer.from(prefix, 'utf8');
       const whole = bytes.length - (bytes.length % BASE64_LINE_BYTES);
-      this.cut = prefix.length;
+      this.tail = '';
       this.head = whole > 0 ? Buffer.concat([base64Lines(bytes.subarray(0, whole)), CRLF]) : EMPTY;
       this.carry = Buffer.from(bytes.subarray(whole));
     } else {
-      this.cut = prefix.lastIndexOf('\n') + 1;
-      this.head = this.cut > 0 ? encodeText(prefix.slice(0, this.cut), encoding) : EMPTY;
+      const cut = prefix.lastIndexOf('\n') + 1;
+      this.head = cut > 0 ? encodeText(prefix.slice(0, cut), encoding) : EMPTY;
+      this.tail = prefix.slice(cut);
       this.carry = EMPTY;
     }
   }
@@ -232,14 +238,19 @@ export class PrefixEncoder {
    * encoded per copy. Other bytes than encodeText's, the same text once decoded.
    */
   encode(text: string, varying?: string): Buffer[] {
+    return this.encodeAfter(text.slice(this.prefixLength), varying);
+  }
+
+  /** `encode(prefix + afterPrefix, varying)`, given only what follows the prefix. */
+  encodeAfter(afterPrefix: string, varying?: string): Buffer[] {
     if (this.encoding === 'base64') {
-      const rest = Buffer.from(text.slice(this.cut), 'utf8');
+      const rest = Buffer.from(afterPrefix, 'utf8');
       const tail = this.carry.length > 0 ? Buffer.concat([this.carry, rest]) : rest;
       // Nothing after the whole lines: no line end after the last one either.
       if (tail.length === 0) return [this.head.subarray(0, Math.max(0, this.head.length - 2)), EMPTY];
       return [this.head, base64Lines(tail)];
     }
-    const rest = text.slice(this.cut);
+    const rest = this.tail === '' ? afterPrefix : `${this.tail}${afterPrefix}`;
     // A line end in it would put the soft break where the line ends: the whole rest, line by line.
     if (varying && !/[\r\n]/.test(varying)) {
       const fragments = rest.split(varying);

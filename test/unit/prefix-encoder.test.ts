@@ -46,6 +46,10 @@ describe('PrefixEncoder', () => {
           expect(Buffer.concat(encoder.encode(text)).toString('latin1'), JSON.stringify({ prefix, footer })).toBe(
             encodeText(text, encoding).toString('latin1'),
           );
+          // Given only what follows the prefix, the same bytes.
+          expect(Buffer.concat(encoder.encodeAfter(footer)).toString('latin1')).toBe(
+            encodeText(text, encoding).toString('latin1'),
+          );
           checked++;
         }
       }
@@ -115,7 +119,11 @@ describe('PrefixEncoder', () => {
           (prefix, around, tokens) => {
             const encoder = new PrefixEncoder(prefix, 'quoted-printable');
             // Copy after copy through the same encoder, each with its own token, as a message's copies are.
-            for (const t of tokens) expectSameText(encoder, `${prefix}${around.join(t)}`, t);
+            for (const t of tokens) {
+              const parts = expectSameText(encoder, `${prefix}${around.join(t)}`, t);
+              // Given only what follows the prefix, the same bytes.
+              expect(Buffer.concat(encoder.encodeAfter(around.join(t), t)).equals(Buffer.concat(parts))).toBe(true);
+            }
           },
         ),
         { numRuns: 1500 },
