@@ -6,7 +6,11 @@ import { shippedEnv, shippedNodeFlags } from '../bench/bundle.ts';
 describe("the Docker image's command", () => {
   it('runs node with flags node accepts, which the benchmark runs the relay with', () => {
     const flags = shippedNodeFlags();
-    expect(flags).toEqual(['--max-semi-space-size=8']);
+    expect(flags).toEqual([
+      '--max-semi-space-size=8',
+      '--heap-growing-percent=100',
+      '--no-allocation-site-pretenuring',
+    ]);
     const run = spawnSync(process.execPath, [...flags, '-e', 'process.exit(0)'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
