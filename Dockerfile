@@ -39,10 +39,11 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # to its maximum, which stays resident. Measured by `npm run bench`, which runs the relay with these
 # flags: 25 MB to 10 recipients took 3.0–3.1× the message above idle with 16 MB, 2.4–2.6× with 8.
 # Old-generation collections only once the heap has doubled (V8 collected every ~1 s at 16-22 MB
-# of heap), and no pretenuring: V8 allocated a session's objects that outlive one young-generation
-# collection (they wait on DynamoDB and SES) straight in the old generation, which filled it. Each
-# full collection also dropped the optimized code of the callbacks made per message, which V8 then
-# compiled again; with one connection that was 5-10 % of the relay's CPU on V8's compiler threads.
+# of heap), and no allocation-site pretenuring (alone it cut those collections from 7 to 2 in 8 s:
+# V8 had been allocating objects that die soon straight in the old generation). Each full
+# collection also dropped the optimized code of the callbacks made per message, which V8 then
+# compiled again: with one connection V8's compiler threads took 10-13 % of the process's CPU
+# (traced on the benchmark's I/O floor, 40 s into the load).
 # Measured by two relays in turns (`npm run bench` runs the relay with these flags): 0.86x the
 # CPU per copy at 1 x 1, 0.87x at 10 x 10, the same at 1 x 10.
 CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "--no-allocation-site-pretenuring", "relay.mjs"]

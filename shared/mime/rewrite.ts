@@ -258,7 +258,7 @@ const CONTENT_TYPE_LINE = /(?:^|\r\n)content-type[ \t]*:[ \t]*(multipart\/)?/gi;
 
 /**
  * A header block whose one Content-Type field plainly starts with `multipart/`: nothing to strip,
- * known without parsing the block (most messages; parsing it cost some 20 µs a message). Anything
+ * known without parsing the block (most messages; parsing it took some 9 µs a message in a loop). Anything
  * else, fields folded or written oddly included, is left to the full parse.
  */
 export function plainlyMultipart(head: string): boolean {

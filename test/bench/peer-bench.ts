@@ -53,13 +53,13 @@ export async function runPeerBench(options: {
   const { relay, relayCpu, postfix, log } = options;
   const fairsendTarget: Target = { name: 'Fairsend', port: relay.ports.starttls, secure: true };
   const postfixTarget: Target = { name: 'Postfix', port: postfix.port, secure: true };
-  const load = (target: Target, recipients: number, connections: number, seconds = options.seconds) =>
+  const load = (target: Target, recipients: number, connections: number) =>
     runLoad({
       target,
       connections,
       pooled: true,
       recipients,
-      seconds,
+      seconds: options.seconds,
       maxMessages: 1_000_000,
       body: options.body,
     });
