@@ -1,6 +1,5 @@
-import type http from 'node:http';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { keepAliveAgent } from '../shared/aws/http.ts';
+import { type AwsConnections, connectionPool } from '../shared/aws/http.ts';
 import { endpointOptions } from '../shared/aws/local-endpoint.ts';
 import { createSigner, type RequestSigner } from '../shared/aws/sigv4.ts';
 import type { FairsendConfig } from '../shared/config.ts';
@@ -87,7 +86,7 @@ export class SesV2Sender implements CopySender {
   private readonly client: SESv2Client;
   private readonly limiter: RateLimiter;
   private readonly signer: RequestSigner;
-  private readonly agent: http.Agent;
+  private readonly connections: AwsConnections;
   private readonly endpoint: string;
 
   constructor(
@@ -116,7 +115,7 @@ export class SesV2Sender implements CopySender {
       region: config.region,
       service: 'ses',
     });
-    this.agent = keepAliveAgent(new URL(this.endpoint));
+    this.connections = connectionPool(new URL(this.endpoint));
   }
 
   async send(copy: Copy): Promise<string> {
@@ -179,7 +178,7 @@ export class SesV2Sender implements CopySender {
   }
 
   private post(signed: SignedSendEmail): Promise<string> {
-    return postSendEmail(signed, { agent: this.agent, timeoutMs: this.config.requestTimeoutMs });
+    return postSendEmail(signed, { connections: this.connections, timeoutMs: this.config.requestTimeoutMs });
   }
 
   private async sendOnce(copy: Copy): Promise<string> {
@@ -206,7 +205,7 @@ export class SesV2Sender implements CopySender {
   }
 
   destroy(): void {
-    this.agent.destroy();
+    void this.connections.destroy();
     this.client.destroy();
   }
 }

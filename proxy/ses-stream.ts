@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type http from 'node:http';
-import { awsErrorType, postToAws } from '../shared/aws/http.ts';
+import { type AwsConnections, awsErrorType, postToAws } from '../shared/aws/http.ts';
 import type { RequestSigner } from '../shared/aws/sigv4.ts';
 
 /**
@@ -26,7 +25,7 @@ export interface StreamedSend {
 
 export interface PostOptions {
   /** Keep-alive connections to SES, shared by every copy. */
-  agent?: http.Agent;
+  connections?: AwsConnections;
   timeoutMs: number;
 }
 
@@ -173,26 +172,10 @@ export async function postSendEmail(signed: SignedSendEmail, options: PostOption
   const { body } = signed;
   const answer = await postToAws(signed.url, {
     headers: signed.headers,
-    ...(options.agent ? { agent: options.agent } : {}),
+    ...(options.connections ? { connections: options.connections } : {}),
     timeoutMs: options.timeoutMs,
     timeoutError: () => new SesHttpError('TimeoutError', `no answer in ${options.timeoutMs} ms`, undefined),
-    send(request) {
-      if ('whole' in body) {
-        request.end(body.whole);
-        return;
-      }
-      const chunks = bodyChunks(body.prefix, body.parts, body.suffix);
-      const pump = () => {
-        for (let next = chunks.next(); !next.done; next = chunks.next()) {
-          if (!request.write(next.value, 'latin1')) {
-            request.once('drain', pump);
-            return;
-          }
-        }
-        request.end();
-      };
-      pump();
-    },
+    body: 'whole' in body ? body.whole : bodyChunks(body.prefix, body.parts, body.suffix),
   });
   let parsed: { MessageId?: string; message?: string; Message?: string; __type?: string } = {};
   try {

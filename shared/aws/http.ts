@@ -1,33 +1,44 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Readable } from 'node:stream';
+import { type Dispatcher, getGlobalDispatcher, Pool } from 'undici';
 
 /**
  * What the requests Fairsend sends to AWS itself (the lean DynamoDB path, the streamed
  * SendEmail) share: their connections, their time limit and how an error answer is named.
+ *
+ * They go through undici (the Node.js project's HTTP client, the one behind `fetch`), by its
+ * `dispatch` API: the answer's status, headers and bytes come to four callbacks, without the
+ * request and response objects and streams of `node:http` (or of undici's own `request`). In a
+ * loop against a local server, a DynamoDB-sized POST cost 155–160 µs of the client's CPU on one
+ * connection against 226–245 µs through `node:http` with a keep-alive agent, and 61–62 µs
+ * against 159–170 µs with ten in flight. In the relay under the benchmark's load, 7–10 % less
+ * CPU per copy (the performance issue).
  */
+
+/**
+ * undici's codes for a request that got no answer because of its connection: closed or reset by
+ * the other side, not made in time, or the pool closed. Network failures like ECONNRESET: retried,
+ * and a service failure for the caller (4xx to the mail client, never a loss).
+ */
+export const NETWORK_ERROR_CODES = ['UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED'];
+
+/** Response headers: lower-case names. */
+export type AwsHeaders = Record<string, string | string[] | undefined>;
+
+/** Keep-alive connections to one AWS endpoint, shared by every request to it. */
+export type AwsConnections = Dispatcher;
 
 /**
  * Keep-alive connections to one endpoint: one TLS handshake per connection, not per request. At
  * most 50 at once, as the SDK's own handler: a burst queues here rather than piling onto the
- * service.
+ * service. One request at a time on each (no pipelining): a request that fails takes no other
+ * with it.
  */
-export function keepAliveAgent(endpoint: URL): http.Agent {
-  const options = { keepAlive: true, maxSockets: 50, maxFreeSockets: 50, scheduling: 'lifo' as const };
-  return endpoint.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
-}
-
-/**
- * Destroys the request with `error()` unless it is over within `ms` from now, the wait for one of
- * the agent's connections included (as the SDK's handler counts it): a service that does not
- * answer fails every request in bounded time, however many are queued.
- */
-export function limitRequestTime(request: http.ClientRequest, ms: number, error: () => Error): void {
-  const timer = setTimeout(() => request.destroy(error()), ms);
-  request.once('close', () => clearTimeout(timer));
+export function connectionPool(endpoint: URL): AwsConnections {
+  return new Pool(endpoint.origin, { connections: 50, pipelining: 1 });
 }
 
 /** An AWS JSON error's type (`x-amzn-errortype` or `__type`), without its namespace or detail. */
-export function awsErrorType(headers: http.IncomingHttpHeaders, body: { __type?: unknown }, status: number): string {
+export function awsErrorType(headers: AwsHeaders, body: { __type?: unknown }, status: number): string {
   return String(headers['x-amzn-errortype'] ?? body.__type ?? `Http${status}`)
     .split(':')[0]!
     .split('#')
@@ -37,47 +48,74 @@ export function awsErrorType(headers: http.IncomingHttpHeaders, body: { __type?:
 /** An AWS answer, whatever its status: the caller reads its JSON and names its error. */
 export interface AwsAnswer {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  headers: AwsHeaders;
   text: string;
 }
 
 /**
- * One POST to `url` on `agent`, over within `timeoutMs` or destroyed with `timeoutError()`
- * (`limitRequestTime`). `send` writes the body and ends the request. Rejects only when no answer
- * came (network error, timeout).
+ * One POST to `url` on `connections` (undici's default pool when none is given), over within
+ * `timeoutMs` or failed with `timeoutError()`, the wait for one of the pool's connections included
+ * (as the SDK's handler counts it): a service that does not answer fails every request in bounded
+ * time, however many are queued. Rejects only when no answer came (network error, timeout).
  */
 export function postToAws(
   url: URL,
   options: {
     headers: Record<string, string>;
-    agent?: http.Agent;
+    connections?: AwsConnections;
     timeoutMs: number;
     timeoutError: () => Error;
-    send(request: http.ClientRequest): void;
+    /** The body whole, or its pieces in order (written as they come, with the socket's back-pressure). */
+    body: string | Buffer | Iterable<string | Buffer>;
   },
 ): Promise<AwsAnswer> {
   return new Promise<AwsAnswer>((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? https : http).request(
+    let status = 0;
+    let headers: AwsHeaders = {};
+    const chunks: Buffer[] = [];
+    let controller: Dispatcher.DispatchController | undefined;
+    let timedOut: Error | undefined;
+    // Started now, not when a connection takes the request: the wait in the pool's queue counts.
+    const timer = setTimeout(() => {
+      timedOut = options.timeoutError();
+      reject(timedOut);
+      controller?.abort(timedOut);
+    }, options.timeoutMs);
+    const { body } = options;
+    (options.connections ?? getGlobalDispatcher()).dispatch(
       {
+        origin: url.origin,
         method: 'POST',
-        hostname: url.hostname,
-        port: url.port || undefined,
         path: url.pathname,
         headers: options.headers,
-        ...(options.agent ? { agent: options.agent } : {}),
+        body: typeof body === 'string' || Buffer.isBuffer(body) ? body : Readable.from(body),
+        // The timer above bounds the whole request: undici's own per-phase timers are not needed.
+        headersTimeout: 0,
+        bodyTimeout: 0,
       },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
+      {
+        onRequestStart(started) {
+          controller = started;
+          // Timed out while queued: the request never goes out.
+          if (timedOut) started.abort(timedOut);
+        },
+        onResponseStart(_controller, statusCode, responseHeaders) {
+          status = statusCode;
+          headers = responseHeaders as AwsHeaders;
+        },
+        onResponseData(_controller, chunk) {
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          clearTimeout(timer);
           const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, text });
-        });
+          resolve({ status, headers, text });
+        },
+        onResponseError(_controller, error) {
+          clearTimeout(timer);
+          reject(error);
+        },
       },
     );
-    limitRequestTime(request, options.timeoutMs, options.timeoutError);
-    request.on('error', reject);
-    options.send(request);
   });
 }

@@ -1,4 +1,3 @@
-import type http from 'node:http';
 import * as ddb from '@aws-sdk/client-dynamodb';
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import {
@@ -14,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { fromAttributeMap, toAttributeMap } from './attribute-values.ts';
-import { awsErrorType, keepAliveAgent, postToAws } from './http.ts';
+import { type AwsConnections, awsErrorType, connectionPool, NETWORK_ERROR_CODES, postToAws } from './http.ts';
 import { createSigner, type RequestSigner } from './sigv4.ts';
 
 /**
@@ -147,7 +146,14 @@ const RETRYABLE = new Set([
   // No answer in requestTimeoutMs: transient for the SDK's standard retry strategy too.
   'TimeoutError',
 ]);
-const NETWORK_RETRYABLE = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
+const NETWORK_RETRYABLE = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  ...NETWORK_ERROR_CODES,
+]);
 
 /** An attribute value's B or BS (never an attribute's name: those hold objects, not strings). */
 function base64AsBinary(key: string, value: unknown): unknown {
@@ -179,7 +185,7 @@ function serviceError(type: string, message: string, status: number, requestId?:
 export class LeanDynamoTransport {
   private readonly url: URL;
   private readonly signer: RequestSigner;
-  private readonly agent: http.Agent;
+  private readonly connections: AwsConnections;
 
   constructor(private readonly options: LeanDynamoOptions) {
     this.url = new URL('/', options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
@@ -188,7 +194,7 @@ export class LeanDynamoTransport {
       region: options.region,
       service: 'dynamodb',
     });
-    this.agent = keepAliveAgent(this.url);
+    this.connections = connectionPool(this.url);
   }
 
   /** Sends one operation (`GetItem`, `BatchWriteItem`, …) with a DynamoDB-JSON input; resolves to its output. */
@@ -229,10 +235,10 @@ export class LeanDynamoTransport {
     });
     const answer = await postToAws(url, {
       headers,
-      agent: this.agent,
+      connections: this.connections,
       timeoutMs: this.options.requestTimeoutMs,
       timeoutError: () => new TimeoutError(`DynamoDB gave no answer in ${this.options.requestTimeoutMs} ms`),
-      send: (request) => request.end(body),
+      body,
     });
     const { status, text } = answer;
     let parsed: Record<string, unknown> = {};
@@ -249,7 +255,7 @@ export class LeanDynamoTransport {
   }
 
   destroy(): void {
-    this.agent.destroy();
+    void this.connections.destroy();
   }
 }
 

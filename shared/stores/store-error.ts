@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { NETWORK_ERROR_CODES } from '../aws/http.ts';
 import { StoreUnavailableError } from '../errors.ts';
 
 /**
@@ -16,6 +17,7 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
+  ...NETWORK_ERROR_CODES,
 ]);
 const CLIENT_FAILURES = new Set(['TimeoutError', 'AbortError', 'RequestTimeout', 'NetworkingError']);
 

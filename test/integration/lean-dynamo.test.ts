@@ -303,6 +303,61 @@ describe('the lean path against a DynamoDB that misbehaves', () => {
     c.destroy();
   });
 
+  it('retries a request whose connection DynamoDB closed without an answer, and the retry gets through', async () => {
+    const c = client();
+    requests = 0;
+    let dropped = 0;
+    answer = (res) => {
+      if (dropped++ === 0)
+        res.socket?.destroy(); // the first attempt: the connection closes, no answer
+      else json(200, { Item: { pk: { S: 'a' }, sk: { S: 'b' } } })(res);
+    };
+    const got = await c.send(new GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } }));
+    c.destroy();
+    expect(requests).toBe(2);
+    expect(got.Item).toEqual({ pk: 'a', sk: 'b' });
+  });
+
+  it('gives a connection closed at every attempt as a service failure (the relay answers 4xx)', async () => {
+    const c = client();
+    requests = 0;
+    answer = (res) => res.socket?.destroy();
+    const err = await get(c);
+    c.destroy();
+    expect(requests).toBe(2);
+    expect(isServiceFailure(err)).toBe(true);
+  });
+
+  it('gives a refused connection as a service failure (the relay answers 4xx)', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
+    const gone = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const c = new LeanDocumentClient(
+      new DynamoDBClient({ region: 'eu-west-3', endpoint: gone, credentials: { ...LOCAL_AWS_CREDENTIALS } }),
+      { region: 'eu-west-3', endpoint: gone, requestTimeoutMs: 300, maxAttempts: 2 },
+    );
+    const err = await get(c);
+    c.destroy();
+    expect((err as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(isServiceFailure(err)).toBe(true);
+  });
+
+  it('keeps its connections: forty requests one after another open no more than two', async () => {
+    const c = client();
+    let connections = 0;
+    const onConnection = () => connections++;
+    server.on('connection', onConnection);
+    answer = json(200, { Item: { pk: { S: 'a' }, sk: { S: 'b' } } });
+    for (let i = 0; i < 40; i++) await c.send(new GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } }));
+    server.off('connection', onConnection);
+    c.destroy();
+    // undici may open a second connection for a request sent the moment the previous answer ended,
+    // before it has put that connection back (one request at a time on each); never one a request.
+    expect(connections).toBeGreaterThan(0);
+    expect(connections).toBeLessThanOrEqual(2);
+  });
+
   it('refuses an answer that is not JSON as a service failure', async () => {
     const c = client();
     answer = (res) => res.end('<html>proxy error</html>');
