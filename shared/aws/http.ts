@@ -32,9 +32,18 @@ export type AwsConnections = Dispatcher;
  * most 50 at once, as the SDK's own handler: a burst queues here rather than piling onto the
  * service. One request at a time on each (no pipelining): a request that fails takes no other
  * with it.
+ *
+ * An idle connection is kept 50 s. AWS's endpoints send no Keep-Alive hint, and undici's default
+ * of 4 s would make a relay that sends a message every few seconds pay a TLS handshake for each
+ * request. DynamoDB closes idle connections after about a minute (AWS's Java SDK reaps its own
+ * at 60 s), and a NAT gateway drops them silently after 350 s: closed here first, a request is
+ * seldom written onto a connection the other side is closing (one that is fails as a network
+ * error, and is retried).
  */
+export const IDLE_CONNECTION_MS = 50_000;
+
 export function connectionPool(endpoint: URL): AwsConnections {
-  return new Pool(endpoint.origin, { connections: 50, pipelining: 1 });
+  return new Pool(endpoint.origin, { connections: 50, pipelining: 1, keepAliveTimeout: IDLE_CONNECTION_MS });
 }
 
 /** An AWS JSON error's type (`x-amzn-errortype` or `__type`), without its namespace or detail. */

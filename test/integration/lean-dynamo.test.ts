@@ -358,6 +358,32 @@ describe('the lean path against a DynamoDB that misbehaves', () => {
     expect(connections).toBeLessThanOrEqual(2);
   });
 
+  it('keeps an idle connection for the next request 4.5 s later, as AWS gives no keep-alive hint', async () => {
+    // AWS's endpoints send no Keep-Alive header; undici's default would close an idle connection
+    // after 4 s, and a relay sending a message every few seconds would pay a TLS handshake each time.
+    const quiet = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => json(200, { Item: { pk: { S: 'a' }, sk: { S: 'b' } } })(res));
+    });
+    quiet.keepAliveTimeout = 0; // no idle limit of its own, and no Keep-Alive hint
+    let connections = 0;
+    quiet.on('connection', () => connections++);
+    await new Promise<void>((resolve) => quiet.listen(0, '127.0.0.1', () => resolve()));
+    const at = `http://127.0.0.1:${(quiet.address() as AddressInfo).port}`;
+    const c = new LeanDocumentClient(
+      new DynamoDBClient({ region: 'eu-west-3', endpoint: at, credentials: { ...LOCAL_AWS_CREDENTIALS } }),
+      { region: 'eu-west-3', endpoint: at, requestTimeoutMs: 1000, maxAttempts: 1 },
+    );
+    const read = () => c.send(new GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } }));
+    await read();
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    await read();
+    c.destroy();
+    quiet.closeAllConnections();
+    await new Promise<void>((resolve) => quiet.close(() => resolve()));
+    expect(connections).toBe(1);
+  });
+
   it('refuses an answer that is not JSON as a service failure', async () => {
     const c = client();
     answer = (res) => res.end('<html>proxy error</html>');
