@@ -21,13 +21,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { startRelayChild } from '../helpers/relay-child.ts';
 import { testCertificate } from '../helpers/stack.ts';
 import { benchConfig, startDynamoProcess } from './backends.ts';
-import { bundled, shippedEnv, shippedNodeFlags } from './bundle.ts';
+import { bundled, bundleTo, shippedEnv, shippedNodeFlags } from './bundle.ts';
 import { runLoad } from './client.ts';
 import { procSeconds } from './cpu.ts';
 import { message20k } from './messages.ts';
@@ -64,16 +63,7 @@ async function revisionBundle(): Promise<string> {
   const archive = execFileSync('git', ['archive', commit], { cwd: ROOT, maxBuffer: 512 * 1024 * 1024 });
   execFileSync('tar', ['-x', '-C', source], { input: archive });
   const outfile = join(ROOT, '.data', 'bench', `relay-process-${commit.slice(0, 12)}.mjs`);
-  await build({
-    entryPoints: [join(source, 'test/helpers/relay-process.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
-    format: 'esm',
-    packages: 'external',
-    logLevel: 'warning',
-  });
+  await bundleTo(join(source, 'test/helpers/relay-process.ts'), outfile);
   rmSync(source, { recursive: true, force: true });
   return outfile;
 }

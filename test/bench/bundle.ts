@@ -27,8 +27,18 @@ async function build1(script: string): Promise<string> {
   const dir = join(ROOT, '.data', 'bench');
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, basename(script).replace(/\.ts$/, '.mjs'));
+  await bundleTo(join(ROOT, script), outfile);
+  return outfile;
+}
+
+/**
+ * Bundles `entryPoint` (an absolute path) into `outfile` as the benchmark bundles its servers. The
+ * dependencies stay imports, resolved from where `outfile` is: put it under .data/bench/ to run
+ * it on this checkout's node_modules.
+ */
+export async function bundleTo(entryPoint: string, outfile: string): Promise<void> {
   await build({
-    entryPoints: [join(ROOT, script)],
+    entryPoints: [entryPoint],
     outfile,
     bundle: true,
     platform: 'node',
@@ -37,7 +47,6 @@ async function build1(script: string): Promise<string> {
     packages: 'external',
     logLevel: 'warning',
   });
-  return outfile;
 }
 
 const dockerfile = () => readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
