@@ -27,9 +27,10 @@ import { startRelayChild } from '../helpers/relay-child.ts';
 import { testCertificate } from '../helpers/stack.ts';
 import { benchConfig, startDynamoProcess } from './backends.ts';
 import { bundled, bundleTo, shippedEnv, shippedNodeFlags } from './bundle.ts';
-import { runLoad } from './client.ts';
+import { primeContacts, runLoad } from './client.ts';
 import { procSeconds } from './cpu.ts';
 import { message20k } from './messages.ts';
+import { median } from './peer-bench.ts';
 
 const USAGE = `usage: npm run bench:ab -- <git revision> [recipients] [connections] [seconds] [rounds]
   compares the relay of the working tree with the relay of <git revision> (a commit, tag or branch),
@@ -82,7 +83,7 @@ async function sideBySide(config: FairsendConfig, first: 'old' | 'new'): Promise
     relays.push(
       await startRelayChild(config, tls, { script: scripts[which], nodeFlags: shippedNodeFlags(), env: shippedEnv() }),
     );
-  const load = (port: number, secs: number, options: Partial<Parameters<typeof runLoad>[0]> = {}) =>
+  const load = (port: number, secs: number) =>
     runLoad({
       target: { name: 'relay', port, secure: true },
       connections,
@@ -91,17 +92,10 @@ async function sideBySide(config: FairsendConfig, first: 'old' | 'new'): Promise
       seconds: secs,
       maxMessages: 1_000_000,
       body,
-      ...options,
     });
   try {
     // Every address a known contact (the benchmark's steady state), then one unmeasured round.
-    for (const relay of relays)
-      await load(relay.ports.starttls, 600, {
-        connections: 4,
-        recipients: 100,
-        maxMessages: 50,
-        address: (n, r) => `r${n * 100 + r}@client.example`,
-      });
+    for (const relay of relays) await primeContacts({ name: 'relay', port: relay.ports.starttls, secure: true }, body);
     await Promise.all(relays.map((relay) => load(relay.ports.starttls, seconds)));
     const perCopy: { old: number[]; new: number[] } = { old: [], new: [] };
     for (let round = 1; round <= rounds; round++) {
@@ -127,11 +121,6 @@ const dynamo = await startDynamoProcess();
 const ses = new SesStandIn(undefined, { keepMessages: false, region: 'eu-west-3' });
 try {
   const config = await benchConfig(dynamo.port, (await ses.listen()).port);
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
   const ratios = (a: number[], b: number[]) => a.map((x, i) => x / b[i]!);
   log(`${recipients} rcpt × ${connections} conns, ${rounds} rounds of ${seconds} s in each order:`);
   const oldFirst = await sideBySide(config, 'old');

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { RelayChild } from '../helpers/relay-child.ts';
-import { percentile, type RunResult, runLoad, type Target } from './client.ts';
+import { percentile, primeContacts, type RunResult, runLoad, type Target } from './client.ts';
 import type { CpuMeter } from './cpu.ts';
 import type { PostfixRelay } from './postfix-relay.ts';
 
@@ -75,16 +75,7 @@ export async function runPeerBench(options: {
   // Every address the load uses is a known contact before the runs: the steady state, where a
   // copy costs no first-contact claim.
   log('  priming: every recipient address becomes a known contact...');
-  await runLoad({
-    target: fairsendTarget,
-    connections: 4,
-    pooled: true,
-    recipients: 100,
-    seconds: 600,
-    maxMessages: 50,
-    body: options.body,
-    address: (n, r) => `r${n * 100 + r}@client.example`,
-  });
+  await primeContacts(fairsendTarget, options.body);
 
   const rows: PeerRow[] = [];
   for (const [recipients, connections] of options.shapes) {

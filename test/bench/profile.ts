@@ -14,7 +14,7 @@ import { startRelayChild } from '../helpers/relay-child.ts';
 import { testCertificate } from '../helpers/stack.ts';
 import { benchConfig, startDynamoProcess } from './backends.ts';
 import { shippedEnv, shippedNodeFlags } from './bundle.ts';
-import { runLoad } from './client.ts';
+import { primeContacts, runLoad } from './client.ts';
 import { message20k } from './messages.ts';
 
 const [recipients = 1, connections = 1, seconds = 10] = process.argv.slice(2).map(Number);
@@ -36,16 +36,7 @@ const target = { name: 'Fairsend', port: 0, secure: true };
 // of 100 recipients each would otherwise weigh in the profile), then the measured load on a
 // profiled one. The contacts live in the DynamoDB stand-in, which both relays share.
 const primer = await startRelayChild(config, tls);
-await runLoad({
-  target: { ...target, port: primer.ports.starttls },
-  connections: 4,
-  pooled: true,
-  recipients: 100,
-  seconds: 600,
-  maxMessages: 50,
-  body,
-  address: (n, r) => `r${n * 100 + r}@client.example`,
-});
+await primeContacts({ ...target, port: primer.ports.starttls }, body);
 await primer.exit();
 // With the Docker image's node flags and environment (its young-generation size changes what GC costs).
 const relay = await startRelayChild(config, tls, {
