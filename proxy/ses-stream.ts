@@ -25,7 +25,7 @@ export interface StreamedSend {
 
 export interface PostOptions {
   /** Keep-alive connections to SES, shared by every copy. */
-  connections?: AwsConnections;
+  connections: AwsConnections;
   timeoutMs: number;
 }
 
@@ -172,7 +172,7 @@ export async function postSendEmail(signed: SignedSendEmail, options: PostOption
   const { body } = signed;
   const answer = await postToAws(signed.url, {
     headers: signed.headers,
-    ...(options.connections ? { connections: options.connections } : {}),
+    connections: options.connections,
     timeoutMs: options.timeoutMs,
     timeoutError: () => new SesHttpError('TimeoutError', `no answer in ${options.timeoutMs} ms`, undefined),
     body: 'whole' in body ? body.whole : bodyChunks(body.prefix, body.parts, body.suffix),

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type Dispatcher, getGlobalDispatcher, Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 
 /**
  * What the requests Fairsend sends to AWS itself (the lean DynamoDB path, the streamed
@@ -62,7 +62,7 @@ export interface AwsAnswer {
 }
 
 /**
- * One POST to `url` on `connections` (undici's default pool when none is given), over within
+ * One POST to `url` on `connections` (`connectionPool`), over within
  * `timeoutMs` or failed with `timeoutError()`, the wait for one of the pool's connections included
  * (as the SDK's handler counts it): a service that does not answer fails every request in bounded
  * time, however many are queued. Rejects only when no answer came (network error, timeout).
@@ -71,7 +71,7 @@ export function postToAws(
   url: URL,
   options: {
     headers: Record<string, string>;
-    connections?: AwsConnections;
+    connections: AwsConnections;
     timeoutMs: number;
     timeoutError: () => Error;
     /** The body whole, or its pieces in order (written as they come, with the socket's back-pressure). */
@@ -91,7 +91,7 @@ export function postToAws(
       controller?.abort(timedOut);
     }, options.timeoutMs);
     const { body } = options;
-    (options.connections ?? getGlobalDispatcher()).dispatch(
+    options.connections.dispatch(
       {
         origin: url.origin,
         method: 'POST',
