@@ -36,6 +36,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
 /** Seconds per run against Postfix relaying to SES, and runs per shape (the median is reported). */
 const PEER_SECONDS = Number(process.env.BENCH_PEER_SECONDS ?? (QUICK ? 3 : 10));
 const PEER_RUNS = Number(process.env.BENCH_PEER_RUNS ?? (QUICK ? 1 : 3));
+/** Unmeasured runs of each shape on Fairsend and the I/O floor first (V8's warm-up: peer-bench.ts). */
+const PEER_WARM_RUNS = Number(process.env.BENCH_PEER_WARM_RUNS ?? 3);
 /** Injected backend latencies for the critical-path measure (in-region DynamoDB and SES, roughly). */
 const DYNAMO_LATENCY_MS = 5;
 const SES_LATENCY_MS = 50;
@@ -245,6 +247,7 @@ async function main(): Promise<void> {
       ],
       runs: PEER_RUNS,
       seconds: PEER_SECONDS,
+      warmRuns: PEER_WARM_RUNS,
       body,
       log,
     });
@@ -580,7 +583,7 @@ async function main(): Promise<void> {
     );
   } else {
     out(
-      `The system a company would run instead: **Postfix ${postfixVersion()} relaying to SES** as AWS documents it, with STARTTLS and Cyrus SASL AUTH (sasldb) for the mail tool, its relayhost Postfix's smtp-sink standing in for SES's SMTP endpoint (\`test/bench/postfix-relay.ts\`). Fairsend sends to the SES stand-in, which answers at once; DynamoDB is the signature-checking stand-in in a process of its own, whose CPU is not counted (in AWS it runs elsewhere). Same client, same 20 KB message, pooled connections, every recipient a known contact; ${PEER_RUNS} runs of ${PEER_SECONDS} s per shape, alternating the two, medians shown, after one unmeasured run of the shape on Fairsend and the I/O floor (node processes V8 must first optimize for the load; a relay in service has long been warm); the ratios are the median of the runs' own ratios (the relays of a run share its minute). CPU: every process of each relay in a cgroup of its own (${peerCpuHow}), Postfix's until its queue is empty (it answers 250 once queued; Fairsend once SES took every copy).`,
+      `The system a company would run instead: **Postfix ${postfixVersion()} relaying to SES** as AWS documents it, with STARTTLS and Cyrus SASL AUTH (sasldb) for the mail tool, its relayhost Postfix's smtp-sink standing in for SES's SMTP endpoint (\`test/bench/postfix-relay.ts\`). Fairsend sends to the SES stand-in, which answers at once; DynamoDB is the signature-checking stand-in in a process of its own, whose CPU is not counted (in AWS it runs elsewhere). Same client, same 20 KB message, pooled connections, every recipient a known contact; ${PEER_RUNS} runs of ${PEER_SECONDS} s per shape, alternating the two, medians shown, after ${PEER_WARM_RUNS} unmeasured run${PEER_WARM_RUNS === 1 ? '' : 's'} of the shape on Fairsend and the I/O floor each (node processes V8 must first optimize for the load: on a fresh relay at 1 × 1 TurboFan was still compiling 20–30 s into it, and the CPU per copy fell until then; a relay in service has long been warm); the ratios are the median of the runs' own ratios (the relays of a run share its minute). CPU: every process of each relay in a cgroup of its own (${peerCpuHow}), Postfix's until its queue is empty (it answers 250 once queued; Fairsend once SES took every copy).`,
     );
     out();
     out(
