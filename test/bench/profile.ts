@@ -1,12 +1,16 @@
 /**
- * `npm run bench:profile -- [recipients] [connections] [seconds]` (default 1 1 10): a CPU profile
- * of the relay under the benchmark's load (pooled connections, the 20 KB message, known contacts),
- * written to .data/profiles/; prints where the relay's CPU went, by package and by function.
- * Open the .cpuprofile in Chrome DevTools (Performance) for the call tree. The relay runs through
- * tsx here, so that every function keeps its file's name (the benchmark runs the esbuild bundle);
- * tsx's `__name` wrappers add 1–2 % of their own.
+ * `npm run bench:profile -- [recipients] [connections] [seconds] [warm seconds]` (default
+ * 1 1 10 30): a CPU profile of the relay under the benchmark's load (pooled connections, the 20 KB
+ * message, known contacts), written to .data/profiles/; prints where the relay's CPU went, by
+ * package and by function. Open the .cpuprofile in Chrome DevTools (Performance) for the call
+ * tree. The relay is loaded unprofiled for the warm seconds first, then profiled for the measured
+ * window only (the inspector's profiler, started and stopped over IPC): a fresh relay runs its
+ * first 20–30 s of load in code V8 has not yet optimized (test/bench/peer-bench.ts), which a
+ * profile from the start would mix in. The relay runs through tsx here, so that every function
+ * keeps its file's name (the benchmark runs the esbuild bundle); tsx's `__name` wrappers add 1–2 %
+ * of their own.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
@@ -17,9 +21,17 @@ import { shippedEnv, shippedNodeFlags } from './bundle.ts';
 import { primeContacts, runLoad } from './client.ts';
 import { message20k } from './messages.ts';
 
-const [recipients = 1, connections = 1, seconds = 10] = process.argv.slice(2).map(Number);
-if (![recipients, connections, seconds].every((n) => Number.isInteger(n) && n > 0)) {
-  process.stderr.write('usage: npm run bench:profile -- [recipients] [connections] [seconds]\n');
+const args = process.argv.slice(2);
+const [recipients = 1, connections = 1, seconds = 10, warmSeconds = 30] = args.map(Number);
+if (
+  args.length > 4 ||
+  ![recipients, connections, seconds].every((n) => Number.isInteger(n) && n > 0) ||
+  !(Number.isInteger(warmSeconds) && warmSeconds >= 0)
+) {
+  process.stderr.write(
+    'usage: npm run bench:profile -- [recipients] [connections] [seconds] [warm seconds]\n' +
+      '  whole numbers; defaults 1 1 10 30 (warm seconds may be 0)\n',
+  );
   process.exit(2);
 }
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,30 +44,29 @@ const config = await benchConfig(dynamo.port, (await ses.listen()).port);
 const tls = await testCertificate();
 const body = await message20k();
 const target = { name: 'Fairsend', port: 0, secure: true };
-// Every address a known contact first, through a relay that is not profiled (its priming messages
-// of 100 recipients each would otherwise weigh in the profile), then the measured load on a
-// profiled one. The contacts live in the DynamoDB stand-in, which both relays share.
-const primer = await startRelayChild(config, tls);
-await primeContacts({ ...target, port: primer.ports.starttls }, body);
-await primer.exit();
-// With the Docker image's node flags and environment (its young-generation size changes what GC costs).
-const relay = await startRelayChild(config, tls, {
-  nodeFlags: [...shippedNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${dir}`],
-  env: shippedEnv(),
-});
+// With the Docker image's node flags and environment (its young-generation size changes what GC
+// costs). Every address a known contact first (the benchmark's steady state), unprofiled.
+const relay = await startRelayChild(config, tls, { nodeFlags: shippedNodeFlags(), env: shippedEnv() });
 target.port = relay.ports.starttls;
-const before = new Set(readdirSync(dir));
-const result = await runLoad({ target, connections, pooled: true, recipients, seconds, maxMessages: 1_000_000, body });
-await relay.exit();
+await primeContacts(target, body);
+const load = (secs: number) =>
+  runLoad({ target, connections, pooled: true, recipients, seconds: secs, maxMessages: 1_000_000, body });
+if (warmSeconds > 0) {
+  process.stdout.write(`warming the relay up for ${warmSeconds} s (unprofiled)...\n`);
+  await load(warmSeconds);
+}
+const file = join(
+  dir,
+  `relay-${recipients}x${connections}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+);
+await relay.startProfile();
+const result = await load(seconds);
+await relay.stopProfile(file);
+await relay.kill();
 dynamo.proc.kill();
 await ses.close();
-// tsx's loader thread writes a profile of its own: the relay's main thread is the larger one.
-const file = readdirSync(dir)
-  .filter((f) => !before.has(f) && f.endsWith('.cpuprofile'))
-  .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
-if (!file) throw new Error('the relay wrote no profile');
 process.stdout.write(
-  `${result.messages} messages × ${recipients} recipients over ${connections} connections; profile: ${join(dir, file)}\n`,
+  `${result.messages} messages × ${recipients} recipients over ${connections} connections; profile: ${file}\n`,
 );
 
 interface Node {
@@ -63,7 +74,7 @@ interface Node {
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+const profile = JSON.parse(readFileSync(file, 'utf8')) as {
   nodes: Node[];
   samples: number[];
   timeDeltas: number[];

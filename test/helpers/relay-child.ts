@@ -15,6 +15,10 @@ export interface RelayChild {
   ports: { starttls: number; implicitTls: number; http: number };
   stats(): Promise<RelayStats>;
   gc(): Promise<void>;
+  /** Starts a CPU profile of the relay's main thread. */
+  startProfile(): Promise<void>;
+  /** Stops it and writes it (a .cpuprofile, for Chrome DevTools) to `file`. */
+  stopProfile(file: string): Promise<void>;
   /** Asks the relay to exit cleanly (profiles are written) and waits for it. */
   exit(): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -53,7 +57,7 @@ export async function startRelayChild(
       resolve({ starttls: message.starttls, implicitTls: message.implicitTls, http: message.http });
     });
   });
-  const request = <T>(type: string) =>
+  const request = <T>(type: string, extra: object = {}) =>
     new Promise<T>((resolve) => {
       const listener = (message: { type: string } & T) => {
         if (message.type !== type) return;
@@ -61,7 +65,7 @@ export async function startRelayChild(
         resolve(message);
       };
       child.on('message', listener);
-      child.send({ type });
+      child.send({ type, ...extra });
     });
   return {
     process: child,
@@ -69,6 +73,8 @@ export async function startRelayChild(
     ports,
     stats: () => request<RelayStats>('stats'),
     gc: () => request<void>('gc'),
+    startProfile: () => request<void>('profile-start'),
+    stopProfile: (file) => request<void>('profile-stop', { file }),
     exit: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

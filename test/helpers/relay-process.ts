@@ -1,10 +1,13 @@
 /**
  * The relay in a process of its own, for the benchmark and the crash tests: it runs the local
  * stack against DynamoDB and SES served by the parent, so its memory is the relay's alone and it
- * can be killed and restarted. Speaks to the parent over IPC: 'ready' with the ports, and
- * 'stats' (RSS, peak RSS, DynamoDB usage) on request.
+ * can be killed and restarted. Speaks to the parent over IPC: 'ready' with the ports,
+ * 'stats' (RSS, peak RSS, DynamoDB usage) on request, and a CPU profile of its main thread
+ * between 'profile-start' and 'profile-stop' (written to the file given, for `npm run
+ * bench:profile`: a window of a warm relay, where `--cpu-prof` profiles from the start).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { startLocalStack } from '../../infra/local/stack.ts';
 import { parseConfig } from '../../shared/config.ts';
 import { silentLogger } from '../../shared/log.ts';
@@ -18,7 +21,13 @@ function peakRss(): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-process.on('message', (message: { type: string }) => {
+let profiler: Session | undefined;
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) =>
+    profiler!.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+  );
+
+process.on('message', async (message: { type: string; file?: string }) => {
   if (message.type === 'stats') {
     process.send!({
       type: 'stats',
@@ -34,6 +43,18 @@ process.on('message', (message: { type: string }) => {
   } else if (message.type === 'exit') {
     // A clean exit, so that --cpu-prof and --heap-prof write their files.
     process.exit(0);
+  } else if (message.type === 'profile-start') {
+    profiler = new Session();
+    profiler.connect();
+    await post('Profiler.enable');
+    await post('Profiler.start');
+    process.send!({ type: 'profile-start' });
+  } else if (message.type === 'profile-stop') {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    profiler!.disconnect();
+    profiler = undefined;
+    writeFileSync(message.file!, JSON.stringify(profile));
+    process.send!({ type: 'profile-stop' });
   } else if (message.type === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
     process.send!({ type: 'gc' });

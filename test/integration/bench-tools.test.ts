@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
+import { benchConfig, type StandInProcess, startDynamoProcess } from '../bench/backends.ts';
+import { runLoad } from '../bench/client.ts';
+import { message20k } from '../bench/messages.ts';
+import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
+import { testCertificate } from '../helpers/stack.ts';
+
+/** The benchmark's tools as a developer runs them: usage errors, and a profile of a warm window. */
+function run(script: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8' }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('npm run bench:profile and bench:ab', () => {
+  it('answer bad arguments with their usage and exit code 2, before starting anything', async () => {
+    const [profile, negativeWarm, tooMany, noRevision, badRevision, badNumber] = await Promise.all([
+      run('test/bench/profile.ts', '1', 'x'),
+      run('test/bench/profile.ts', '1', '1', '10', '-5'),
+      run('test/bench/profile.ts', '1', '1', '10', '30', '7'),
+      run('test/bench/ab.ts'),
+      run('test/bench/ab.ts', 'no-such-revision-anywhere'),
+      run('test/bench/ab.ts', 'HEAD', '1', '0'),
+    ]);
+    expect(profile.code).toBe(2);
+    expect(profile.stderr).toMatch(
+      /^usage: npm run bench:profile -- \[recipients\] \[connections\] \[seconds\] \[warm seconds\]/,
+    );
+    expect(negativeWarm.code).toBe(2);
+    expect(tooMany.code).toBe(2);
+
+    expect(noRevision.code).toBe(2);
+    expect(noRevision.stderr).toMatch(
+      /^a git revision to compare with is required\nusage: npm run bench:ab -- <git revision>/,
+    );
+    expect(badRevision.code).toBe(2);
+    expect(badRevision.stderr).toMatch(/^not a commit in this repository: no-such-revision-anywhere/);
+    expect(badNumber.code).toBe(2);
+    expect(badNumber.stderr).toMatch(/whole numbers above 0: 1 0/);
+  });
+
+  describe('the relay process profiled over IPC', () => {
+    let dynamo: StandInProcess | undefined;
+    let ses: SesStandIn | undefined;
+    let relay: RelayChild | undefined;
+    afterAll(async () => {
+      await relay?.kill();
+      dynamo?.proc.kill();
+      await ses?.close();
+    });
+
+    it('profiles only the window between start and stop, while it sends', async () => {
+      dynamo = await startDynamoProcess();
+      ses = new SesStandIn(undefined, { keepMessages: false, region: 'eu-west-3' });
+      const config = await benchConfig(dynamo.port, (await ses.listen()).port);
+      relay = await startRelayChild(config, await testCertificate());
+      const target = { name: 'relay', port: relay.ports.starttls, secure: true };
+      const body = await message20k();
+      const load = () =>
+        runLoad({ target, connections: 1, pooled: true, recipients: 1, seconds: 20, maxMessages: 5, body });
+      expect((await load()).errors).toBe(0); // before the profile: not in it
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const file = join(mkdtempSync(join(tmpdir(), 'fairsend-profile-')), 'relay.cpuprofile');
+      const started = performance.now();
+      await relay.startProfile();
+      const sent = await load();
+      await relay.stopProfile(file);
+      const windowMs = performance.now() - started;
+      expect(sent).toMatchObject({ messages: 5, errors: 0 });
+
+      const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+        nodes: { id: number; callFrame: { functionName: string; url: string } }[];
+        samples: number[];
+        startTime: number;
+        endTime: number;
+      };
+      expect(profile.samples.length).toBeGreaterThan(0);
+      // The relay's own delivery code ran in it, and it covers the window asked for: not the
+      // start-up, the load before it or the 1.5 s of idling after that (times in µs).
+      expect(profile.nodes.some((n) => n.callFrame.url.endsWith('proxy/message-pipeline.ts'))).toBe(true);
+      expect((profile.endTime - profile.startTime) / 1000).toBeLessThanOrEqual(windowMs);
+    });
+  });
+});
