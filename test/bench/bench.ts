@@ -621,6 +621,23 @@ async function main(): Promise<void> {
     }
     out();
     out(
+      `Before each shape's measured runs, ${PEER_WARM_RUNS} unmeasured run${PEER_WARM_RUNS === 1 ? '' : 's'} of it on Fairsend and on the I/O floor, each; their CPU per copy in order, and the first one's ratio to Postfix's median (what a relay still being optimized by V8 costs):`,
+    );
+    out();
+    out(
+      '| recipients × connections | Fairsend warming, ms per copy | first / Postfix | I/O floor warming | first / Postfix |',
+    );
+    out('|---|---|---|---|---|');
+    for (const row of peerRows) {
+      const postfixCpu = median(row.postfix.map((x) => x.cpuMsPerCopy));
+      const series = (values: number[]) => values.map((v) => fmt(v, 2)).join(' → ') || '–';
+      const first = (values: number[]) => `${fmt((values[0] ?? Number.NaN) / postfixCpu, 2)}×`;
+      out(
+        `| ${row.recipients} × ${row.connections} | ${series(row.warming.fairsend)} | ${first(row.warming.fairsend)} | ${series(row.warming.floor)} | ${first(row.warming.floor)} |`,
+      );
+    }
+    out();
+    out(
       "Goal (the performance issue): relay CPU per delivered copy at or below Postfix's at 1 recipient, within 2× at 10 (Postfix sends one copy for ten recipients of the same relayhost; Fairsend must write ten, each with its own footer and link). `npm run bench:profile -- 1 1 10` shows where the relay's CPU goes.",
     );
     out();

@@ -31,6 +31,8 @@ export interface PeerRow {
   postfix: PeerFigures[];
   /** The I/O floor (test/bench/io-floor-server.ts): the same AWS round trips and nothing else. */
   floor: PeerFigures[];
+  /** CPU ms per copy of each unmeasured warming run, in order. */
+  warming: { fairsend: number[]; floor: number[] };
 }
 
 /** A server measured beside the two: its SMTP port and the CPU of its process. */
@@ -82,7 +84,14 @@ export async function runPeerBench(options: {
 
   const rows: PeerRow[] = [];
   for (const [recipients, connections] of options.shapes) {
-    const row: PeerRow = { recipients, connections, fairsend: [], postfix: [], floor: [] };
+    const row: PeerRow = {
+      recipients,
+      connections,
+      fairsend: [],
+      postfix: [],
+      floor: [],
+      warming: { fairsend: [], floor: [] },
+    };
     // Each shape's load, unmeasured, on Fairsend and the floor, `warmRuns` times: node processes
     // that V8 has not yet optimized for the load cost more, and for longer than one run. Traced on
     // a fresh relay at 1 × 1 (5 s windows, about 700 messages each), TurboFan completed 176, 114,
@@ -92,21 +101,19 @@ export async function runPeerBench(options: {
     // Postfix at 1 × 1; after three, 0.67–0.73×). A relay in service has long been warm. Postfix,
     // compiled C, needs no warming. Each warming run's CPU per copy is printed: where it stops
     // falling, the process is warm.
+    const perCopy = (cpuSeconds: number, result: RunResult) =>
+      (cpuSeconds * 1000) / Math.max(1, result.messages * recipients);
     for (let w = 1; w <= options.warmRuns; w++) {
       const cpu0 = relayCpu.seconds();
       const f = await load(fairsendTarget, recipients, connections);
-      const warmed = [
-        `Fairsend ${(((relayCpu.seconds() - cpu0) * 1000) / Math.max(1, f.messages * recipients)).toFixed(2)}`,
-      ];
+      row.warming.fairsend.push(perCopy(relayCpu.seconds() - cpu0, f));
       if (options.floor) {
         const floor0 = options.floor.cpu.seconds();
         const fl = await load(floorTarget, recipients, connections);
-        warmed.push(
-          `I/O floor ${(((options.floor.cpu.seconds() - floor0) * 1000) / Math.max(1, fl.messages * recipients)).toFixed(2)}`,
-        );
+        row.warming.floor.push(perCopy(options.floor.cpu.seconds() - floor0, fl));
       }
       log(
-        `  ${recipients} rcpt × ${connections} conns: warming up ${w}/${options.warmRuns} (unmeasured, ${options.seconds} s each): ${warmed.join(', ')} ms CPU/copy`,
+        `  ${recipients} rcpt × ${connections} conns: warming up ${w}/${options.warmRuns} (unmeasured, ${options.seconds} s each): Fairsend ${row.warming.fairsend.at(-1)!.toFixed(2)}${options.floor ? `, I/O floor ${row.warming.floor.at(-1)!.toFixed(2)}` : ''} ms CPU/copy`,
       );
     }
     for (let i = 0; i < options.runs; i++) {
