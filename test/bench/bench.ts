@@ -262,7 +262,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const delayRows: { connections: number; results: Record<string, RunResult> }[] = [];
   let usagePerMessage: { recipients: number; known: boolean; requests: number; read: number; write: number }[] = [];
-  let fanout: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [], windows: [] };
+  let fanout: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [], windows: [], errorKinds: {} };
   let fanoutMean = Number.NaN;
   const latencyRows: {
     recipients: number;
@@ -502,6 +502,10 @@ async function main(): Promise<void> {
   // holds at most its budget, refuses the rest with 452 4.3.1, and its peak stays bounded.
   const budget = 512 * 1024 * 1024;
   const flood = `${big.slice(0, big.indexOf('\r\n\r\n') + 4)}${`${'f'.repeat(76)}\r\n`.repeat(Math.floor((38 * 1024 * 1024) / 78))}`;
+  const kinds = (run: RunResult) =>
+    Object.entries(run.errorKinds)
+      .map(([kind, n]) => `${kind} ×${n}`)
+      .join(', ') || '-';
   const budgetCase = async (declareSize: boolean) => {
     const budgetRelay = await startRelay({ ...config, smtp: { ...config.smtp, maxDataBytesInFlight: budget } }, tls);
     children.push({ kill: () => budgetRelay.kill('SIGKILL') });
@@ -521,9 +525,9 @@ async function main(): Promise<void> {
     await budgetRelay.kill('SIGKILL');
     const added = after.peakRss - idle.rss;
     log(
-      `  50 sessions × ${mb(flood.length)} MB (${declareSize ? 'SIZE declared' : 'no SIZE'}), budget ${mb(budget)} MB: ${run.messages} sent, ${run.errors} refused (${run.firstError?.slice(0, 40) ?? '-'}), peak RSS +${mb(added)} MB = ${fmt(added / budget, 2)}× the budget`,
+      `  50 sessions × ${mb(flood.length)} MB (${declareSize ? 'SIZE declared' : 'no SIZE'}), budget ${mb(budget)} MB: ${run.messages} sent, ${run.errors} refused (${kinds(run)}; first: ${run.firstError?.slice(0, 60) ?? '-'}), peak RSS +${mb(added)} MB = ${fmt(added / budget, 2)}× the budget`,
     );
-    return { idle, after, added, sent: run.messages, refused: run.errors, firstError: run.firstError };
+    return { idle, after, added, sent: run.messages, refused: run.errors, kinds: kinds(run) };
   };
   const budgetCases = [
     ['SIZE declared (refused at MAIL FROM)', await budgetCase(true)],
@@ -726,7 +730,7 @@ async function main(): Promise<void> {
   }
   for (const [label, c] of budgetCases) {
     out(
-      `| 50 sessions × ${mb(flood.length)} MB at once, ${label}: ${c.sent} sent, ${c.refused} refused with ${c.firstError?.slice(0, 9) ?? '-'} | ${mb(c.idle.rss)} MB | ${mb(c.after.peakRss)} MB peak | ${mb(c.added)} MB = ${fmt(c.added / budget, 2)}× the ${mb(budget)} MB DATA budget | under the budget + 25 %: ${c.added < 1.25 * budget ? 'met' : 'not met'} |`,
+      `| 50 sessions × ${mb(flood.length)} MB at once, ${label}: ${c.sent} sent, ${c.refused} refused (${c.kinds}) | ${mb(c.idle.rss)} MB | ${mb(c.after.peakRss)} MB peak | ${mb(c.added)} MB = ${fmt(c.added / budget, 2)}× the ${mb(budget)} MB DATA budget | under the budget + 25 %: ${c.added < 1.25 * budget ? 'met' : 'not met'} |`,
     );
   }
   out(

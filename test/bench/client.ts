@@ -20,6 +20,13 @@ export interface RunResult {
   /** Each accepted message's end of DATA and reply, in milliseconds since the epoch (to compare with the stand-ins' `Served`). */
   windows: { from: number; to: number }[];
   firstError?: string;
+  /** How many errors of each kind: the reply's code and enhanced code, or the client's own error. */
+  errorKinds: Record<string, number>;
+}
+
+/** An error's kind for `errorKinds`: "452 4.3.1", "no SMTP reply", "(closed)"… */
+function errorKind(text: string): string {
+  return /^\d{3}(?: \d\.\d{1,3}\.\d{1,3})?/.exec(text)?.[0] ?? text.replace(/[;:(].*$/, '').trim();
 }
 
 export async function runLoad(options: {
@@ -39,7 +46,7 @@ export async function runLoad(options: {
 }): Promise<RunResult> {
   const { target } = options;
   const deadline = performance.now() + options.seconds * 1000;
-  const result: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [], windows: [] };
+  const result: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [], windows: [], errorKinds: {} };
   let issued = 0;
   const open = async () => {
     const smtp = await RawSmtp.connect(target.port);
@@ -79,10 +86,13 @@ export async function runLoad(options: {
         } else {
           result.errors++;
           result.firstError ??= reply;
+          result.errorKinds[errorKind(reply)] = (result.errorKinds[errorKind(reply)] ?? 0) + 1;
         }
       } catch (err) {
         result.errors++;
         result.firstError ??= (err as Error).message;
+        const kind = errorKind((err as Error).message);
+        result.errorKinds[kind] = (result.errorKinds[kind] ?? 0) + 1;
       }
       if (!options.pooled) {
         session.write('QUIT\r\n');
