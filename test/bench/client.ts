@@ -60,6 +60,7 @@ export async function runLoad(options: {
     while (performance.now() < deadline && issued < options.maxMessages) {
       const n = issued++;
       const session = smtp ?? (await open());
+      let stage = 'MAIL';
       try {
         const body = options.body(n);
         const size = options.declareSize ? ` SIZE=${Buffer.byteLength(body, 'latin1')}` : '';
@@ -68,12 +69,15 @@ export async function runLoad(options: {
         let reply = mail;
         // Refused at MAIL FROM (a SIZE the relay cannot hold now): nothing to upload.
         if (mail.startsWith('250')) {
+          stage = 'RCPT';
           for (let r = 0; r < options.recipients; r++) {
             const to =
               options.address?.(n, r) ?? `r${(options.firstAddress ?? 0) + ((n * 7 + r) % 5000)}@client.example`;
             await session.command(`RCPT TO:<${to}>`);
           }
+          stage = 'DATA';
           await session.command('DATA');
+          stage = 'the end of DATA';
           session.write(`${body}\r\n.\r\n`);
           t0 = performance.now();
           reply = await session.reply(120_000);
@@ -91,7 +95,7 @@ export async function runLoad(options: {
       } catch (err) {
         result.errors++;
         result.firstError ??= (err as Error).message;
-        const kind = errorKind((err as Error).message);
+        const kind = `${errorKind((err as Error).message)} (at ${stage})`;
         result.errorKinds[kind] = (result.errorKinds[kind] ?? 0) + 1;
       }
       if (!options.pooled) {
