@@ -98,7 +98,8 @@ export async function runPeerBench(options: {
     // 36, 24, 16, 8 optimizations a window and a handful after 30 s; the relay's CPU per copy fell
     // from 4.6 to 3.7 ms over the first 20 s and the floor's from 4.8 to 2.6 ms. After one 10 s
     // run, the measured runs still paid for that compiling (BENCH.md had the floor at 1.04×
-    // Postfix at 1 × 1; after three, 0.67–0.73×). A relay in service has long been warm. Postfix,
+    // Postfix at 1 × 1; after three, 0.67–0.77× in three runs of four, the fourth on a noisy
+    // machine 1.02×). A relay in service has long been warm. Postfix,
     // compiled C, needs no warming. Each warming run's CPU per copy is printed: where it stops
     // falling, the process is warm.
     const perCopy = (cpuSeconds: number, result: RunResult) =>
