@@ -99,9 +99,9 @@ export async function runPeerBench(options: {
     // from 4.6 to 3.7 ms over the first 20 s and the floor's from 4.8 to 2.6 ms. After one 10 s
     // run, the measured runs still paid for that compiling (BENCH.md had the floor at 1.04×
     // Postfix at 1 × 1; after three, 0.67–0.77× in three runs of four, the fourth on a noisy
-    // machine 1.02×). A relay in service has long been warm. Postfix,
-    // compiled C, needs no warming. Each warming run's CPU per copy is printed: where it stops
-    // falling, the process is warm.
+    // machine 1.02×). A relay in service has long been warm. Postfix, compiled C, needs no
+    // warming. Each warming run's CPU per copy is printed: where it stops falling, the process is
+    // warm.
     const perCopy = (cpuSeconds: number, result: RunResult) =>
       (cpuSeconds * 1000) / Math.max(1, result.messages * recipients);
     for (let w = 1; w <= options.warmRuns; w++) {

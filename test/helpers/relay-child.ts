@@ -58,11 +58,12 @@ export async function startRelayChild(
     });
   });
   const request = <T>(type: string, extra: object = {}) =>
-    new Promise<T>((resolve) => {
-      const listener = (message: { type: string } & T) => {
+    new Promise<T>((resolve, reject) => {
+      const listener = (message: { type: string; error?: string } & T) => {
         if (message.type !== type) return;
         child.off('message', listener);
-        resolve(message);
+        if (message.error) reject(new Error(`relay process, ${type}: ${message.error}`));
+        else resolve(message);
       };
       child.on('message', listener);
       child.send({ type, ...extra });

@@ -43,18 +43,27 @@ process.on('message', async (message: { type: string; file?: string }) => {
   } else if (message.type === 'exit') {
     // A clean exit, so that --cpu-prof and --heap-prof write their files.
     process.exit(0);
-  } else if (message.type === 'profile-start') {
-    profiler = new Session();
-    profiler.connect();
-    await post('Profiler.enable');
-    await post('Profiler.start');
-    process.send!({ type: 'profile-start' });
-  } else if (message.type === 'profile-stop') {
-    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
-    profiler!.disconnect();
-    profiler = undefined;
-    writeFileSync(message.file!, JSON.stringify(profile));
-    process.send!({ type: 'profile-stop' });
+  } else if (message.type === 'profile-start' || message.type === 'profile-stop') {
+    // A failure (a stop with no profile started, a file that cannot be written) goes back to the
+    // parent as an error, not up as an unhandled rejection that would end the relay.
+    try {
+      if (message.type === 'profile-start') {
+        if (profiler) throw new Error('a profile is already running');
+        profiler = new Session();
+        profiler.connect();
+        await post('Profiler.enable');
+        await post('Profiler.start');
+      } else {
+        if (!profiler) throw new Error('no profile is running');
+        const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+        profiler.disconnect();
+        profiler = undefined;
+        writeFileSync(message.file!, JSON.stringify(profile));
+      }
+      process.send!({ type: message.type });
+    } catch (err) {
+      process.send!({ type: message.type, error: (err as Error).message });
+    }
   } else if (message.type === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
     process.send!({ type: 'gc' });

@@ -65,6 +65,8 @@ describe('npm run bench:profile and bench:ab', () => {
       const body = await message20k();
       const load = () =>
         runLoad({ target, connections: 1, pooled: true, recipients: 1, seconds: 20, maxMessages: 5, body });
+      // Asked to stop with none running: an error for the caller, and the relay keeps serving.
+      await expect(relay.stopProfile(join(tmpdir(), 'none.cpuprofile'))).rejects.toThrow(/no profile is running/);
       expect((await load()).errors).toBe(0); // before the profile: not in it
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const file = join(mkdtempSync(join(tmpdir(), 'fairsend-profile-')), 'relay.cpuprofile');
