@@ -40,9 +40,11 @@ const PEER_RUNS = Number(process.env.BENCH_PEER_RUNS ?? (QUICK ? 1 : 3));
 const PEER_WARM_RUNS = Number(process.env.BENCH_PEER_WARM_RUNS ?? 3);
 /** Injected backend latencies for the critical-path measure (in-region DynamoDB and SES, roughly). */
 const DYNAMO_LATENCY_MS = 5;
+const SES_LATENCY_MS = 50;
 /** Unmeasured load on the relay and the floor against the slow stand-ins before their latency is measured. */
 const WARM_SECONDS = QUICK ? 5 : 20;
-const SES_LATENCY_MS = 50;
+/** Fresh relays per 25 MB memory case (the worst is reported). */
+const BIG_RUNS = QUICK ? 1 : 3;
 /**
  * `memory`: only the memory cases; `peer`: only Fairsend against Postfix; `latency`: only the
  * backends at realistic latencies. Printed, not written to BENCH.md.
@@ -469,7 +471,7 @@ async function main(): Promise<void> {
   log('memory:');
   const big = await message25m();
   const bigSize = Buffer.byteLength(big, 'latin1');
-  const bigCase = async (declareSize: boolean) => {
+  const bigRun = async (declareSize: boolean) => {
     const bigRelay = await startRelay(config, tls);
     children.push({ kill: () => bigRelay.kill('SIGKILL') });
     await bigRelay.gc();
@@ -492,6 +494,17 @@ async function main(): Promise<void> {
       `  25 MB × 10 (${declareSize ? 'SIZE declared' : 'no SIZE'}): message ${mb(bigSize)} MB, idle RSS ${mb(idle.rss)} MB, peak RSS ${mb(after.peakRss)} MB (+${mb(added)} MB = ${fmt(added / bigSize, 2)}× the message), ${run.messages === 1 ? 'sent' : `NOT sent: ${run.firstError}`} in ${fmt(run.latencies[0] ?? Number.NaN, 0)} ms`,
     );
     return { idle, after, added };
+  };
+  /**
+   * Each case on BIG_RUNS fresh relays: one message's peak is one sample, and it moves by ±15 MB
+   * from run to run (when V8 collects), which near the goal decides it. The worst run is shown,
+   * and the goal judged on it.
+   */
+  const bigCase = async (declareSize: boolean) => {
+    const runs = [];
+    for (let i = 0; i < BIG_RUNS; i++) runs.push(await bigRun(declareSize));
+    const worst = runs.reduce((a, b) => (b.added > a.added ? b : a));
+    return { ...worst, ratios: runs.map((r) => r.added / bigSize) };
   };
   const bigCases = [
     ['SIZE declared at MAIL FROM (RFC 1870)', await bigCase(true)],
@@ -725,7 +738,7 @@ async function main(): Promise<void> {
   out('|---|---|---|---|---|');
   for (const [label, c] of bigCases) {
     out(
-      `| ${mb(bigSize)} MB message with attachments to 10 recipients, ${label} | ${mb(c.idle.rss)} MB | ${mb(c.after.peakRss)} MB peak | ${mb(c.added)} MB = ${fmt(c.added / bigSize, 2)}× the message | < 3× the message + idle: ${c.added < 3 * bigSize ? 'met' : 'not met'} |`,
+      `| ${mb(bigSize)} MB message with attachments to 10 recipients, ${label}; the worst of ${c.ratios.length} fresh relays (${c.ratios.map((r) => `${fmt(r, 2)}×`).join(', ')}) | ${mb(c.idle.rss)} MB | ${mb(c.after.peakRss)} MB peak | ${mb(c.added)} MB = ${fmt(c.added / bigSize, 2)}× the message | < 3× the message + idle: ${c.added < 3 * bigSize ? 'met' : 'not met'} |`,
     );
   }
   for (const [label, c] of budgetCases) {
