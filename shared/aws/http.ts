@@ -62,10 +62,10 @@ export interface AwsAnswer {
 }
 
 /**
- * One POST to `url` on `connections` (`connectionPool`), over within
- * `timeoutMs` or failed with `timeoutError()`, the wait for one of the pool's connections included
- * (as the SDK's handler counts it): a service that does not answer fails every request in bounded
- * time, however many are queued. Rejects only when no answer came (network error, timeout).
+ * One POST to `url` on `connections` (`connectionPool`), over within `timeoutMs` or failed with
+ * `timeoutError()`, the wait for one of the pool's connections included (as the SDK's handler
+ * counts it): a service that does not answer fails every request in bounded time, however many
+ * are queued. Rejects only when no answer came (network error, timeout).
  */
 export function postToAws(
   url: URL,

@@ -48,6 +48,9 @@ export async function runLoad(options: {
   const deadline = performance.now() + options.seconds * 1000;
   const result: RunResult = { messages: 0, errors: 0, seconds: 0, latencies: [], windows: [], errorKinds: {} };
   let issued = 0;
+  const tally = (kind: string) => {
+    result.errorKinds[kind] = (result.errorKinds[kind] ?? 0) + 1;
+  };
   const open = async () => {
     const smtp = await RawSmtp.connect(target.port);
     if (target.secure) await smtp.login();
@@ -90,13 +93,12 @@ export async function runLoad(options: {
         } else {
           result.errors++;
           result.firstError ??= reply;
-          result.errorKinds[errorKind(reply)] = (result.errorKinds[errorKind(reply)] ?? 0) + 1;
+          tally(errorKind(reply));
         }
       } catch (err) {
         result.errors++;
         result.firstError ??= (err as Error).message;
-        const kind = `${errorKind((err as Error).message)} (at ${stage})`;
-        result.errorKinds[kind] = (result.errorKinds[kind] ?? 0) + 1;
+        tally(`${errorKind((err as Error).message)} (at ${stage})`);
       }
       if (!options.pooled) {
         session.write('QUIT\r\n');

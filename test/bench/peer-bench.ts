@@ -68,11 +68,13 @@ export async function runPeerBench(options: {
       maxMessages: 1_000_000,
       body: options.body,
     });
+  /** CPU milliseconds per copy, from the CPU seconds a load took. */
+  const msPerCopy = (cpuSeconds: number, copies: number) => (cpuSeconds * 1000) / Math.max(1, copies);
   const figures = (result: RunResult, copies: number, seconds: number, cpu: number): PeerFigures => ({
     accepted: result.messages,
     msgPerSecond: result.messages / result.seconds,
     copiesPerSecond: copies / seconds,
-    cpuMsPerCopy: (cpu * 1000) / Math.max(1, copies),
+    cpuMsPerCopy: msPerCopy(cpu, copies),
     p50: percentile(result.latencies, 50),
     p99: percentile(result.latencies, 99),
   });
@@ -102,16 +104,14 @@ export async function runPeerBench(options: {
     // machine 1.02×). A relay in service has long been warm. Postfix, compiled C, needs no
     // warming. Each warming run's CPU per copy is printed: where it stops falling, the process is
     // warm.
-    const perCopy = (cpuSeconds: number, result: RunResult) =>
-      (cpuSeconds * 1000) / Math.max(1, result.messages * recipients);
     for (let w = 1; w <= options.warmRuns; w++) {
       const cpu0 = relayCpu.seconds();
       const f = await load(fairsendTarget, recipients, connections);
-      row.warming.fairsend.push(perCopy(relayCpu.seconds() - cpu0, f));
+      row.warming.fairsend.push(msPerCopy(relayCpu.seconds() - cpu0, f.messages * recipients));
       if (options.floor) {
         const floor0 = options.floor.cpu.seconds();
         const fl = await load(floorTarget, recipients, connections);
-        row.warming.floor.push(perCopy(options.floor.cpu.seconds() - floor0, fl));
+        row.warming.floor.push(msPerCopy(options.floor.cpu.seconds() - floor0, fl.messages * recipients));
       }
       log(
         `  ${recipients} rcpt × ${connections} conns: warming up ${w}/${options.warmRuns} (unmeasured, ${options.seconds} s each): Fairsend ${row.warming.fairsend.at(-1)!.toFixed(2)}${options.floor ? `, I/O floor ${row.warming.floor.at(-1)!.toFixed(2)}` : ''} ms CPU/copy`,
