@@ -30,6 +30,62 @@ export function checkMessageLines(raw: Buffer): MessageLinesResult {
   return result;
 }
 
+/**
+ * `checkMessageLines`, made on the DATA's chunks as they come (the relay's upload), so that the end
+ * of DATA has nothing left to scan for a well-formed message: a 38 MB one held the relay's event
+ * loop, and with it every other session, for about 130 ms there with the idempotency key's hash
+ * (see `idempotencyHash`). `result` is `checkMessageLines`'s own answer: a message the scan finds
+ * nothing wrong with is the message as it came; anything else (NUL, a bare CR or LF, a long line)
+ * is left to `checkMessageLines` on the whole message, for its normalising and its wording.
+ */
+export class LineScan {
+  /** Something the whole-message check must look at: nothing more is scanned. */
+  private suspect = false;
+  private longest = 0;
+  /** Bytes of the line not yet ended (since the last LF). */
+  private line = 0;
+  /** The last byte pushed (-1: none yet): a chunk's first LF needs the CR before it. */
+  private last = -1;
+
+  push(chunk: Buffer): void {
+    if (this.suspect || chunk.length === 0) return;
+    // A CR that ended the last chunk must have this chunk's LF after it.
+    if (chunk.includes(0) || (this.last === CR && chunk[0] !== LF)) {
+      this.suspect = true;
+      return;
+    }
+    let start = 0;
+    for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) {
+      if ((i > 0 ? chunk[i - 1] : this.last) !== CR) {
+        this.suspect = true;
+        return;
+      }
+      // Without its CRLF: the CR may have ended the last chunk (then `line` counted it).
+      const length = this.line + i - start - 1;
+      if (length > this.longest) this.longest = length;
+      this.line = 0;
+      start = i + 1;
+    }
+    this.line += chunk.length - start;
+    // Any CR not followed by an LF within the chunk (one that ends it is checked by the next push).
+    for (let i = chunk.indexOf(CR); i !== -1 && i + 1 < chunk.length; i = chunk.indexOf(CR, i + 1)) {
+      if (chunk[i + 1] !== LF) {
+        this.suspect = true;
+        return;
+      }
+    }
+    this.last = chunk[chunk.length - 1]!;
+  }
+
+  /** The checks' answer for `raw`, the chunks pushed, in order. */
+  result(raw: Buffer): MessageLinesResult {
+    if (this.suspect || this.last === CR || Math.max(this.longest, this.line) > MAX_LINE_OCTETS) {
+      return checkMessageLines(raw);
+    }
+    return { ok: true, message: raw, normalised: false };
+  }
+}
+
 function longestLine(message: Buffer): number {
   let longest = 0;
   let start = 0;

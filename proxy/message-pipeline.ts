@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { NormalisedAddress } from '../shared/address.ts';
 import type { FairsendConfig, SmtpUser } from '../shared/config.ts';
@@ -39,6 +39,8 @@ export interface PipelineInput {
   /** Contact records read at RCPT (null: none). A recipient not in it has theirs read at DATA. */
   contacts?: ReadonlyMap<string, Contact | null>;
   message: SubmittedMessage;
+  /** `idempotencyKey` of `message.raw`, when already computed (hashed during the upload). */
+  idempotencyKey?: string;
 }
 
 /** A copy rendered while the end of DATA's read was in flight, and whether as a first contact. */
@@ -52,7 +54,16 @@ export type PipelineResult = { kind: 'accept'; text: string } | Refusal;
 
 /** The submitted message's identity: the same envelope and bytes submitted again is a retry. */
 export function idempotencyKey(user: string, mailFrom: string, raw: Buffer): string {
-  return createHash('sha256').update(user).update('\0').update(mailFrom).update('\0').update(raw).digest('base64url');
+  return idempotencyHash(user, mailFrom).update(raw).digest('base64url');
+}
+
+/**
+ * `idempotencyKey`'s hash before the message's bytes: the relay feeds it the DATA's chunks as they
+ * come, so that the end of DATA does not hash a large message in one go (see `LineScan`); its
+ * base64url digest is then the message's key.
+ */
+export function idempotencyHash(user: string, mailFrom: string): Hash {
+  return createHash('sha256').update(user).update('\0').update(mailFrom).update('\0');
 }
 
 /**
@@ -111,7 +122,7 @@ export class MessagePipeline {
     const { purposeId, purpose } = resolved;
 
     const addresses = input.recipients.map((r) => r.address);
-    const key = idempotencyKey(input.user, input.mailFrom, message.raw);
+    const key = input.idempotencyKey ?? idempotencyKey(input.user, input.mailFrom, message.raw);
     const notBefore = new Date(Date.now() - config.ses.idempotencyWindowHours * 3600_000);
     const readAtRcpt = input.contacts ?? new Map<string, Contact | null>();
     // Independent reads, in parallel: what a previous attempt already sent, the opposition list

@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type {
@@ -27,8 +28,8 @@ import { DataBudget } from './data-budget.ts';
 import { Delivery } from './delivery.ts';
 import { LoginThrottle, loggableUser } from './login-throttle.ts';
 import { declaredSize, MessageBuffer } from './message-buffer.ts';
-import { checkMessageLines } from './message-lines.ts';
-import { MessagePipeline, type PipelineResult } from './message-pipeline.ts';
+import { LineScan } from './message-lines.ts';
+import { idempotencyHash, MessagePipeline, type PipelineResult } from './message-pipeline.ts';
 import { trustedPeers } from './proxy-protocol.ts';
 import { recordRefusal } from './refusal-log.ts';
 import type { CopySender } from './ses-sender.ts';
@@ -442,6 +443,10 @@ export class Relay {
     const prealloc = MessageBuffer.allocationFor(declared, maxMessageBytes);
     let message: MessageBuffer | null = new MessageBuffer(hold.grow(prealloc) ? declared : undefined, maxMessageBytes);
     let received = 0;
+    // The end of DATA's line checks and the idempotency key's hash, made as the chunks come: the
+    // end of a large message then holds the event loop (every session) for none of that.
+    const scan = new LineScan();
+    const digest = idempotencyHash(String(session.user), mailFrom ? mailFrom.address : '');
     const deadline = setTimeout(() => {
       this.deps.log.warn('smtp.data-timeout', { ip: session.remoteAddress, received });
       this.closeConnection(session, `the message took longer than ${maxDataMs / 1000} s to upload; nothing was sent`);
@@ -473,6 +478,8 @@ export class Relay {
         return;
       }
       message.push(chunk);
+      scan.push(chunk);
+      digest.update(chunk);
     });
     stream.once('end', () => {
       upload.ended = true;
@@ -488,7 +495,7 @@ export class Relay {
       const raw = message.toBuffer();
       hold.shrink(join);
       message = null;
-      this.handleMessage(raw, session).then(
+      this.handleMessage(raw, session, { scan, digest }).then(
         (result) => (result.kind === 'accept' ? finish(null, result.text) : finish(replyFor(result))),
         (err: Error) => {
           if (err instanceof SmtpReply) return finish(err);
@@ -501,7 +508,12 @@ export class Relay {
     });
   }
 
-  private async handleMessage(raw: Buffer, session: SMTPServerSession): Promise<PipelineResult> {
+  /** `upload`: the checks made and the hash fed while `raw` came in, chunk by chunk. */
+  private async handleMessage(
+    raw: Buffer,
+    session: SMTPServerSession,
+    upload: { scan: LineScan; digest: Hash },
+  ): Promise<PipelineResult> {
     const { name, entry } = this.user(session);
     const context = {
       controller: entry.controller,
@@ -513,8 +525,10 @@ export class Relay {
       await recordRefusal(this.deps.blockedSends, this.deps.log, { ...context, ...details }, refusal);
       return refusal;
     };
-    const lines = checkMessageLines(raw);
+    const lines = upload.scan.result(raw);
     if (!lines.ok) return refuse(reject('message:malformed', `message refused: ${lines.reason}`));
+    // The hash is of the bytes as they came: the key when those are the message (not normalised).
+    const key = lines.message === raw ? upload.digest.digest('base64url') : undefined;
     const parsed = parseSubmitted(lines.message);
     if (!parsed.ok) return refuse(reject('message:malformed', `message refused: ${parsed.reason}`));
     const message = parsed.message;
@@ -544,6 +558,7 @@ export class Relay {
       dropped: [...dropped].map(([recipient, reply]) => ({ recipient, reply })),
       ...(tx ? { contacts: tx.contacts } : {}),
       message,
+      ...(key ? { idempotencyKey: key } : {}),
     });
   }
 }

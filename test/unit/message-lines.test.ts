@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkMessageLines } from '../../proxy/message-lines.ts';
+import { checkMessageLines, LineScan } from '../../proxy/message-lines.ts';
 
 describe('line endings', () => {
   it('returns a CRLF message untouched, without copying it', () => {
@@ -86,5 +86,59 @@ describe('what RFC 5322 forbids', () => {
       reason: expect.stringMatching(/^a line of 999 octets exceeds/),
     });
     expect(checkMessageLines(Buffer.from(`A: b\r\n\r\n${'x'.repeat(999)}`)).ok).toBe(false);
+  });
+});
+
+describe('the same checks made on the DATA as it comes (LineScan)', () => {
+  /** The message cut into chunks at random places, as the socket may deliver it. */
+  function scanInChunks(raw: Buffer, random: () => number): ReturnType<LineScan['result']> {
+    const scan = new LineScan();
+    for (let at = 0; at < raw.length; ) {
+      const end = Math.min(raw.length, at + 1 + Math.floor(random() * 12));
+      scan.push(raw.subarray(at, end));
+      at = end;
+    }
+    return scan.result(raw);
+  }
+
+  it('gives what checkMessageLines gives, for 5,000 random messages cut at random places', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const atoms = ['\r', '\n', '\r\n', '.', 'x', 'ab', '\r\n.\r\n', '\n.', '\0', 'y'.repeat(500), '\r\n'.repeat(3)];
+    for (let n = 0; n < 5000; n++) {
+      const body = Array.from(
+        { length: 1 + Math.floor(random() * 12) },
+        () => atoms[Math.floor(random() * atoms.length)],
+      ).join('');
+      // Mostly well-formed messages (the path the scan answers alone), some with anything in them.
+      const clean = random() < 0.5 ? body.replace(/\r\n|\r|\n/g, '\r\n').replace(/\0/g, '') : body;
+      const raw = Buffer.from(`A: b\r\n\r\n${clean}`);
+      const expected = checkMessageLines(raw);
+      const out = scanInChunks(raw, random);
+      expect(out, JSON.stringify(raw.toString())).toEqual(expected);
+      if (out.ok && !out.normalised) expect(out.message).toBe(raw);
+    }
+  });
+
+  it('finds a bare CR, a bare LF and a long line across a chunk boundary', () => {
+    const cases = [
+      ['A: b\r', '\n\r\nx\r', 'y\r\n'],
+      ['A: b\r\n\r\nx', '\ny\r\n'],
+      ['A: b\r\n\r\nx\r'],
+      [`A: b\r\n\r\n${'x'.repeat(600)}`, `${'x'.repeat(399)}\r\n`],
+      // 999 octets, the CRLF cut from its line, or the line from its CRLF: one too many.
+      [`A: b\r\n\r\n${'x'.repeat(999)}\r`, '\nok\r\n'],
+      [`A: b\r\n\r\n${'x'.repeat(999)}`, '\r\nok\r\n'],
+      ['A: b\r\n\r\n', `${'x'.repeat(999)}`],
+    ];
+    for (const chunks of cases) {
+      const scan = new LineScan();
+      for (const c of chunks) scan.push(Buffer.from(c));
+      const raw = Buffer.from(chunks.join(''));
+      expect(scan.result(raw), JSON.stringify(chunks)).toEqual(checkMessageLines(raw));
+    }
   });
 });
