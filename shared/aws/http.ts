@@ -75,7 +75,7 @@ export function postToAws(
     timeoutMs: number;
     timeoutError: () => Error;
     /** The body whole, or its pieces in order (written as they come, with the socket's back-pressure). */
-    body: string | Buffer | Iterable<string | Buffer>;
+    body: string | Buffer | Iterable<string | Buffer> | AsyncIterable<string | Buffer>;
   },
 ): Promise<AwsAnswer> {
   return new Promise<AwsAnswer>((resolve, reject) => {

@@ -4,7 +4,14 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { SesV2Sender } from '../../proxy/ses-sender.ts';
-import { ONE_WRITE_BYTES, SIGNED_REQUEST_TTL_MS, STREAMED_USER_AGENT } from '../../proxy/ses-stream.ts';
+import {
+  ONE_WRITE_BYTES,
+  SIGNED_REQUEST_TTL_MS,
+  STREAMED_USER_AGENT,
+  signSendEmail,
+  TURN_BYTES,
+} from '../../proxy/ses-stream.ts';
+import { createSigner } from '../../shared/aws/sigv4.ts';
 import { testConfig } from '../helpers/config.ts';
 import { RawSmtp, sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
 import { startTestStack } from '../helpers/stack.ts';
@@ -176,6 +183,35 @@ describe('streamed SendEmail for large copies', () => {
     } finally {
       sender.destroy();
     }
+  });
+
+  it('hashes a large copy in turns: the other sessions are not held while it is signed', async () => {
+    const signer = createSigner({
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      region: 'eu-west-3',
+      service: 'ses',
+    });
+    const copy = Buffer.alloc(6 * TURN_BYTES, 0x41);
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      if (!counting) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    const signed = await signSendEmail({
+      endpoint: 'http://127.0.0.1:9',
+      signer,
+      parts: [Buffer.from('Subject: gros\r\n\r\n'), copy],
+      from: 'alice@acme.example',
+      recipient: 'bob@client.example',
+      tags: [],
+    });
+    counting = false;
+    // The base64 body is 4/3 of the copy: a turn for every TURN_BYTES of it.
+    expect(turns).toBeGreaterThanOrEqual(7);
+    expect(signed.headers['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('sends non-ASCII addresses as JSON escapes: the declared length is the bytes sent (it hung before)', async () => {
