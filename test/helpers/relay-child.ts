@@ -6,6 +6,8 @@ export interface RelayStats {
   rss: number;
   heapUsed: number;
   peakRss: number;
+  /** With FAIRSEND_WATCH_LOOP=1: the longest the event loop was held since the last stats (ms, ±10). */
+  loopHeldMs?: number;
   dynamo: { requests: Record<string, number>; readUnits: number; writeUnits: number };
 }
 

@@ -2,12 +2,13 @@
  * The relay in a process of its own, for the benchmark and the crash tests: it runs the local
  * stack against DynamoDB and SES served by the parent, so its memory is the relay's alone and it
  * can be killed and restarted. Speaks to the parent over IPC: 'ready' with the ports,
- * 'stats' (RSS, peak RSS, DynamoDB usage) on request, and a CPU profile of its main thread
+ * 'stats' (RSS, peak RSS, DynamoDB usage, the longest the event loop was held) on request, and a CPU profile of its main thread
  * between 'profile-start' and 'profile-stop' (written to the file given, for `npm run
  * bench:profile`: a window of a warm relay, where `--cpu-prof` profiles from the start).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startLocalStack } from '../../infra/local/stack.ts';
 import { parseConfig } from '../../shared/config.ts';
 import { silentLogger } from '../../shared/log.ts';
@@ -15,6 +16,16 @@ import { silentLogger } from '../../shared/log.ts';
 const config = parseConfig(JSON.parse(process.env.FAIRSEND_PROCESS_CONFIG ?? '{}'), 'relay process config');
 const tls = { key: readFileSync(process.env.FAIRSEND_TLS_KEY!), cert: readFileSync(process.env.FAIRSEND_TLS_CERT!) };
 const stack = await startLocalStack({ config, tls, dynamodb: 'external', ses: 'external', log: silentLogger });
+
+/**
+ * With FAIRSEND_WATCH_LOOP=1 (the benchmark's memory cases): how long the event loop was held, as
+ * `monitorEventLoopDelay` sees it, its timer every `LOOP_RESOLUTION_MS`. Off otherwise: its 100
+ * wake-ups a second would be CPU the peer comparison counted.
+ */
+const LOOP_RESOLUTION_MS = 10;
+const loopDelay =
+  process.env.FAIRSEND_WATCH_LOOP === '1' ? monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS }) : undefined;
+loopDelay?.enable();
 
 function peakRss(): number {
   const status = readFileSync('/proc/self/status', 'utf8');
@@ -34,12 +45,15 @@ process.on('message', async (message: { type: string; file?: string }) => {
       rss: process.memoryUsage().rss,
       heapUsed: process.memoryUsage().heapUsed,
       peakRss: peakRss(),
+      // The longest turn since the last stats: the timer's longest interval less its own period.
+      ...(loopDelay ? { loopHeldMs: Math.max(0, loopDelay.max / 1e6 - LOOP_RESOLUTION_MS) } : {}),
       dynamo: {
         requests: stack.dynamoUsage.requests,
         readUnits: stack.dynamoUsage.readUnits,
         writeUnits: stack.dynamoUsage.writeUnits,
       },
     });
+    loopDelay?.reset();
   } else if (message.type === 'exit') {
     // A clean exit, so that --cpu-prof and --heap-prof write their files.
     process.exit(0);
