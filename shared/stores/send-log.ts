@@ -10,7 +10,8 @@ import { isConditionFailed, storeError } from './store-error.ts';
  * - `pk = <controller>#<recipient>`, `sk = sent#<at>#<sesMessageId>`: the history of one person
  *   (data-subject access, the CLI's `sent`) as a Query;
  * - `pk = idem#<key>`, `sk = <recipient>`: the idempotency record, so a client that retries a
- *   message after a 451 does not send twice to those SES already took;
+ *   message after a 451 does not send twice to those SES already took (when and as which SES
+ *   message only: the history item holds the rest);
  * - `pk = ses#<sesMessageId>`, `sk = <recipient>`: which company sent an SES message, for SES
  *   feedback that arrives without its tags.
  * What SES said became of a copy is an event item beside its history item
@@ -32,6 +33,9 @@ export const sentCopySchema = z.object({
   idempotencyKey: z.string(),
 });
 export type SentCopy = z.infer<typeof sentCopySchema>;
+
+/** An idempotency record (`pk = idem#<key>`, `sk = <recipient>`): what a retry needs of a copy sent. */
+const idempotencyRecordSchema = z.object({ sk: z.string(), at: z.string(), sesMessageId: z.string() });
 
 /** What SES reported for a copy, the worst last: a complaint outranks a delivery. */
 export const COPY_EVENT_KINDS = ['delivered', 'soft-bounced', 'bounced', 'suppressed', 'complained'] as const;
@@ -86,8 +90,8 @@ export class DynamoSendLog implements SendLog {
       table: this.table,
       keys: recipients.map((r) => ({ pk: `idem#${key}`, sk: r })),
       parse: (items) => {
-        const copies = items.map((item) => sentCopySchema.parse(item)).filter((copy) => copy.at >= cutoff);
-        return new Map(copies.map((copy) => [copy.recipient, copy.sesMessageId]));
+        const records = items.map((item) => idempotencyRecordSchema.parse(item)).filter((r) => r.at >= cutoff);
+        return new Map(records.map((r) => [r.sk, r.sesMessageId]));
       },
     };
   }
@@ -130,9 +134,12 @@ export class DynamoSendLog implements SendLog {
         expires: expiresAfter(copy.at, { months: this.retention.sendLogMonths }),
       },
       {
+        // What a retry needs (who was sent to, when, as which SES message), not a second copy of
+        // the history item's personal data (subject, Message-ID, user).
         pk: `idem#${copy.idempotencyKey}`,
         sk: copy.recipient,
-        ...copy,
+        at: copy.at,
+        sesMessageId: copy.sesMessageId,
         expires: expiresAfter(copy.at, { hours: this.retention.idempotencyHours }),
       },
       {

@@ -1,3 +1,4 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
@@ -80,6 +81,22 @@ describe('when SES misbehaves', () => {
     expect(stack.ses!.messages.map((m) => m.destination[0]).sort()).toEqual([
       'bob@client.example',
       'dave@client.example',
+    ]);
+
+    // What a retry needs of the copies sent, and no more: not the subject, the Message-ID or the
+    // user, which the copy's history item keeps (data minimisation; erased with it).
+    const idempotency = await stack.db.send(
+      new ScanCommand({
+        TableName: stack.config.dynamodb.tables.sendLog,
+        FilterExpression: 'begins_with(pk, :idem)',
+        ExpressionAttributeValues: { ':idem': 'idem#' },
+      }),
+    );
+    const sentNow = new Set(stack.ses!.messages.map((m) => m.id));
+    const records = (idempotency.Items ?? []).filter((item) => sentNow.has(item.sesMessageId));
+    expect(records.map((item) => Object.keys(item).sort())).toEqual([
+      ['at', 'expires', 'pk', 'sesMessageId', 'sk'],
+      ['at', 'expires', 'pk', 'sesMessageId', 'sk'],
     ]);
 
     stack.ses!.clearFaults();
