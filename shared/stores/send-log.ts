@@ -135,11 +135,18 @@ export class DynamoSendLog implements SendLog {
       },
       {
         // What a retry needs (who was sent to, when, as which SES message), not a second copy of
-        // the history item's personal data (subject, Message-ID, user).
+        // the history item's subject, Message-ID, purpose and copy id. The version before read
+        // these records as whole copies (`sentCopySchema`), and a rolling deploy or a rollback runs
+        // both versions on one table: the fields that schema requires stay, until a version that
+        // only needs `at` and `sesMessageId` has been the oldest running for the records' 7 days.
         pk: `idem#${copy.idempotencyKey}`,
         sk: copy.recipient,
+        controller: copy.controller,
+        user: copy.user,
+        recipient: copy.recipient,
         at: copy.at,
         sesMessageId: copy.sesMessageId,
+        idempotencyKey: copy.idempotencyKey,
         expires: expiresAfter(copy.at, { hours: this.retention.idempotencyHours }),
       },
       {

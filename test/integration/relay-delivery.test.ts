@@ -2,6 +2,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
+import { sentCopySchema } from '../../shared/stores/send-log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { plainMessage } from '../helpers/messages.ts';
 import { sendWithNodemailer, smtpErrorOf } from '../helpers/smtp.ts';
@@ -83,8 +84,9 @@ describe('when SES misbehaves', () => {
       'dave@client.example',
     ]);
 
-    // What a retry needs of the copies sent, and no more: not the subject, the Message-ID or the
-    // user, which the copy's history item keeps (data minimisation; erased with it).
+    // What a retry needs of the copies sent, not the subject, the Message-ID, the purpose or the
+    // copy id, which the copy's history item keeps (data minimisation); and what the version
+    // before reads of them (sentCopySchema), which may run beside this one in a rolling deploy.
     const idempotency = await stack.db.send(
       new ScanCommand({
         TableName: stack.config.dynamodb.tables.sendLog,
@@ -94,10 +96,9 @@ describe('when SES misbehaves', () => {
     );
     const sentNow = new Set(stack.ses!.messages.map((m) => m.id));
     const records = (idempotency.Items ?? []).filter((item) => sentNow.has(item.sesMessageId));
-    expect(records.map((item) => Object.keys(item).sort())).toEqual([
-      ['at', 'expires', 'pk', 'sesMessageId', 'sk'],
-      ['at', 'expires', 'pk', 'sesMessageId', 'sk'],
-    ]);
+    const fields = ['at', 'controller', 'expires', 'idempotencyKey', 'pk', 'recipient', 'sesMessageId', 'sk', 'user'];
+    expect(records.map((item) => Object.keys(item).sort())).toEqual([fields, fields]);
+    for (const item of records) expect(sentCopySchema.safeParse(item).success).toBe(true);
 
     stack.ses!.clearFaults();
     const info = await send(to, raw);
