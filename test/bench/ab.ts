@@ -83,7 +83,10 @@ async function sideBySide(config: FairsendConfig, first: 'old' | 'new'): Promise
     relays.push(
       await startRelayChild(config, tls, { script: scripts[which], nodeFlags: shippedNodeFlags(), env: shippedEnv() }),
     );
-  const load = (port: number, secs: number) =>
+  // Each relay its own messages: the two share one DynamoDB, where the same bytes from the same
+  // user (both loads' first message of a round, made in the same millisecond) would be one
+  // message, its second sending an idempotent retry.
+  const load = (which: 'old' | 'new', port: number, secs: number) =>
     runLoad({
       target: { name: 'relay', port, secure: true },
       connections,
@@ -91,17 +94,17 @@ async function sideBySide(config: FairsendConfig, first: 'old' | 'new'): Promise
       recipients,
       seconds: secs,
       maxMessages: 1_000_000,
-      body,
+      body: (n) => `X-Bench-Relay: ${which}\r\n${body(n)}`,
     });
   try {
     // Every address a known contact (the benchmark's steady state), then unmeasured load for at
     // least 30 s: V8 optimizes a fresh relay for 20–30 s of load (test/bench/peer-bench.ts).
     for (const relay of relays) await primeContacts({ name: 'relay', port: relay.ports.starttls, secure: true }, body);
-    await Promise.all(relays.map((relay) => load(relay.ports.starttls, Math.max(seconds, 30))));
+    await Promise.all(relays.map((relay, i) => load(order[i]!, relay.ports.starttls, Math.max(seconds, 30))));
     const perCopy: { old: number[]; new: number[] } = { old: [], new: [] };
     for (let round = 1; round <= rounds; round++) {
       const before = relays.map((relay) => procSeconds(relay.pid));
-      const results = await Promise.all(relays.map((relay) => load(relay.ports.starttls, seconds)));
+      const results = await Promise.all(relays.map((relay, i) => load(order[i]!, relay.ports.starttls, seconds)));
       const line: string[] = [];
       for (const [i, which] of order.entries()) {
         const result = results[i]!;
