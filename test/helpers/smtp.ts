@@ -96,6 +96,7 @@ export class RawSmtp {
   /** Reads one complete (possibly multi-line) reply. */
   async reply(timeoutMs = 10_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
+    let lookedAgain = false;
     for (;;) {
       const match = this.buffer.match(/^(?:\d{3}-[^\r\n]*\r\n)*\d{3}(?: [^\r\n]*)?\r\n/);
       if (match) {
@@ -103,7 +104,16 @@ export class RawSmtp {
         return match[0].trimEnd();
       }
       if (this.socket.destroyed) return `(closed) ${this.buffer}`;
-      if (Date.now() > deadline) throw new Error(`no SMTP reply; buffer: ${JSON.stringify(this.buffer)}`);
+      if (Date.now() > deadline) {
+        // A reply may be waiting in the socket while this process was busy (a load generator's
+        // own uploads): one turn for its I/O before calling it missing.
+        if (!lookedAgain) {
+          lookedAgain = true;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
+        throw new Error(`no SMTP reply; buffer: ${JSON.stringify(this.buffer)}`);
+      }
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 200);
