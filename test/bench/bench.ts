@@ -495,7 +495,7 @@ async function main(): Promise<void> {
     await bigRelay.kill('SIGKILL');
     const added = after.peakRss - idle.rss;
     log(
-      `  25 MB × 10 (${declareSize ? 'SIZE declared' : 'no SIZE'}): message ${mb(bigSize)} MB, idle RSS ${mb(idle.rss)} MB, peak RSS ${mb(after.peakRss)} MB (+${mb(added)} MB = ${fmt(added / bigSize, 2)}× the message), ${run.messages === 1 ? 'sent' : `NOT sent: ${run.firstError}`} in ${fmt(run.latencies[0] ?? Number.NaN, 0)} ms; event loop held at most ${fmt(after.loopHeldMs ?? Number.NaN, 0)} ms`,
+      `  25 MB × 10 (${declareSize ? 'SIZE declared' : 'no SIZE'}): message ${mb(bigSize)} MB, idle RSS ${mb(idle.rss)} MB (anonymous ${mb(idle.rssAnon)}, file-backed ${mb(idle.rssFile)}), peak RSS ${mb(after.peakRss)} MB (+${mb(added)} MB = ${fmt(added / bigSize, 2)}× the message), ${run.messages === 1 ? 'sent' : `NOT sent: ${run.firstError}`} in ${fmt(run.latencies[0] ?? Number.NaN, 0)} ms; event loop held at most ${fmt(after.loopHeldMs ?? Number.NaN, 0)} ms`,
     );
     return { idle, after, added };
   };

@@ -6,6 +6,9 @@ export interface RelayStats {
   rss: number;
   heapUsed: number;
   peakRss: number;
+  /** RSS's anonymous memory (heap, buffers) and its file-backed pages (node's code, mapped libraries). */
+  rssAnon: number;
+  rssFile: number;
   /** With FAIRSEND_WATCH_LOOP=1: the longest the event loop was held since the last stats (ms, ±10). */
   loopHeldMs?: number;
   dynamo: { requests: Record<string, number>; readUnits: number; writeUnits: number };

@@ -27,9 +27,9 @@ const loopDelay =
   process.env.FAIRSEND_WATCH_LOOP === '1' ? monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS }) : undefined;
 loopDelay?.enable();
 
-function peakRss(): number {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+/** A field of /proc/self/status, in bytes (VmHWM: the peak RSS; RssAnon, RssFile: what RSS is made of). */
+function statusBytes(status: string, field: string): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
 }
 
 let profiler: Session | undefined;
@@ -40,11 +40,14 @@ const post = (method: string, params?: object) =>
 
 process.on('message', async (message: { type: string; file?: string }) => {
   if (message.type === 'stats') {
+    const status = readFileSync('/proc/self/status', 'utf8');
     process.send!({
       type: 'stats',
       rss: process.memoryUsage().rss,
       heapUsed: process.memoryUsage().heapUsed,
-      peakRss: peakRss(),
+      peakRss: statusBytes(status, 'VmHWM'),
+      rssAnon: statusBytes(status, 'RssAnon'),
+      rssFile: statusBytes(status, 'RssFile'),
       // The longest turn since the last stats: the timer's longest interval less its own period.
       ...(loopDelay ? { loopHeldMs: Math.max(0, loopDelay.max / 1e6 - LOOP_RESOLUTION_MS) } : {}),
       dynamo: {
