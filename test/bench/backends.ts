@@ -84,3 +84,49 @@ export async function benchConfig(dynamoPort: number, sesPort: number): Promise<
   db.destroy();
   return config;
 }
+
+/** What the probe saw (`test/bench/probe-process.ts`): ms from MAIL FROM to 250 per message, and its errors. */
+export interface ProbeResult {
+  times: number[];
+  errors: string[];
+  /** The longest wait for each step's reply (MAIL, RCPT, DATA, end of DATA), ms. */
+  slowest: Record<string, number>;
+}
+
+/**
+ * Another client in a process of its own, sending small messages to `port` one after another
+ * until `stop` (test/bench/probe-process.ts); trusts the certificate in `tlsDir`.
+ */
+export async function startProbe(port: number, tlsDir: string): Promise<{ stop(): Promise<ProbeResult> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'test/bench/probe-process.ts', String(port)], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, FAIRSEND_TEST_TLS_DIR: tlsDir, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  const lines = createInterface({ input: proc.stdout! });
+  const said: { ready?: boolean; times?: number[]; errors?: string[]; slowest?: Record<string, number> }[] = [];
+  const waiters: (() => void)[] = [];
+  lines.on('line', (line) => {
+    said.push(JSON.parse(line));
+    for (const w of waiters.splice(0)) w();
+  });
+  const next = async (what: (s: (typeof said)[number]) => boolean) => {
+    for (;;) {
+      const found = said.find(what);
+      if (found) return found;
+      if (proc.exitCode !== null) throw new Error(`the probe exited with ${proc.exitCode}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        proc.once('exit', () => resolve());
+      });
+    }
+  };
+  await next((s) => s.ready === true);
+  return {
+    async stop() {
+      proc.stdin!.end();
+      const result = await next((s) => Array.isArray(s.times));
+      return { times: result.times!, errors: result.errors ?? [], slowest: result.slowest ?? {} };
+    },
+  };
+}

@@ -12,7 +12,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
@@ -21,7 +21,7 @@ import { PASSWORD } from '../helpers/config.ts';
 import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
 import { RawSmtp } from '../helpers/smtp.ts';
 import { testCertificate } from '../helpers/stack.ts';
-import { benchConfig, startDynamoProcess, startSesProcess } from './backends.ts';
+import { benchConfig, startDynamoProcess, startProbe, startSesProcess } from './backends.ts';
 import { bundled, shippedEnv, shippedNodeFlags } from './bundle.ts';
 import { percentile, type RunResult, runLoad, type Target } from './client.ts';
 import { runConsoleBench } from './console-bench.ts';
@@ -528,12 +528,24 @@ async function main(): Promise<void> {
       .map(([kind, n]) => `${kind} ×${n}`)
       .join(', ') || '-';
   const budgetCase = async (declareSize: boolean) => {
-    const budgetRelay = await startRelay({ ...config, smtp: { ...config.smtp, maxDataBytesInFlight: budget } }, tls, {
-      watchLoop: true,
-    });
+    // SES in a process of its own: in the benchmark's, busy being the flood, its answers wait on the
+    // flood's client, and the relay's sends with them.
+    const floodSes = await startSesProcess();
+    children.push({ kill: () => floodSes.proc.kill() });
+    const budgetRelay = await startRelay(
+      {
+        ...config,
+        smtp: { ...config.smtp, maxDataBytesInFlight: budget },
+        ses: { ...config.ses, endpoint: `http://127.0.0.1:${floodSes.port}` },
+      },
+      tls,
+      { watchLoop: true },
+    );
     children.push({ kill: () => budgetRelay.kill('SIGKILL') });
     await budgetRelay.gc();
     const idle = await budgetRelay.stats();
+    // Another client meanwhile: small messages from another address, in a process of its own.
+    const probe = await startProbe(budgetRelay.ports.starttls, dirname(tls.certFile));
     const run = await runLoad({
       target: { name: 'budget', port: budgetRelay.ports.starttls, secure: true },
       connections: 50,
@@ -544,13 +556,20 @@ async function main(): Promise<void> {
       body: (n) => `X-Bench-Case: budget-${declareSize}-${n}-${Date.now()}\r\n${flood}`,
       declareSize,
     });
+    const probed = await probe.stop();
     const after = await budgetRelay.stats();
     await budgetRelay.kill('SIGKILL');
+    floodSes.proc.kill();
     const added = after.peakRss - idle.rss;
+    const other = `${probed.times.length} sent, MAIL→250 p50 ${fmt(percentile(probed.times, 50), 0)} ms, max ${fmt(Math.max(...probed.times), 0)} ms (the longest wait: ${Object.entries(
+      probed.slowest,
+    )
+      .map(([step, ms]) => `${step} ${fmt(ms, 0)} ms`)
+      .join(', ')})${probed.errors.length > 0 ? `, ${probed.errors.length} refused (${probed.errors[0]})` : ''}`;
     log(
-      `  50 sessions × ${mb(flood.length)} MB (${declareSize ? 'SIZE declared' : 'no SIZE'}), budget ${mb(budget)} MB: ${run.messages} sent, ${run.errors} refused (${kinds(run)}; first: ${run.firstError?.slice(0, 60) ?? '-'}), peak RSS +${mb(added)} MB = ${fmt(added / budget, 2)}× the budget; event loop held at most ${fmt(after.loopHeldMs ?? Number.NaN, 0)} ms`,
+      `  50 sessions × ${mb(flood.length)} MB (${declareSize ? 'SIZE declared' : 'no SIZE'}), budget ${mb(budget)} MB: ${run.messages} sent, ${run.errors} refused (${kinds(run)}; first: ${run.firstError?.slice(0, 60) ?? '-'}), peak RSS +${mb(added)} MB = ${fmt(added / budget, 2)}× the budget; event loop held at most ${fmt(after.loopHeldMs ?? Number.NaN, 0)} ms; another client meanwhile: ${other}`,
     );
-    return { idle, after, added, sent: run.messages, refused: run.errors, kinds: kinds(run) };
+    return { idle, after, added, sent: run.messages, refused: run.errors, kinds: kinds(run), other };
   };
   const budgetCases = [
     ['SIZE declared (refused at MAIL FROM)', await budgetCase(true)],
@@ -744,7 +763,9 @@ async function main(): Promise<void> {
   out();
   out('## Memory (peak RSS of the relay process, from /proc VmHWM)');
   out();
-  out('| case | idle RSS | with the load | added | target | event loop held at most |');
+  out(
+    '| case | idle RSS | with the load | added | target | event loop held at most (the floods: and another client meanwhile) |',
+  );
   out('|---|---|---|---|---|---|');
   for (const [label, c] of bigCases) {
     out(
@@ -753,7 +774,7 @@ async function main(): Promise<void> {
   }
   for (const [label, c] of budgetCases) {
     out(
-      `| 50 sessions × ${mb(flood.length)} MB at once, ${label}: ${c.sent} sent, ${c.refused} refused (${c.kinds}) | ${mb(c.idle.rss)} MB | ${mb(c.after.peakRss)} MB peak | ${mb(c.added)} MB = ${fmt(c.added / budget, 2)}× the ${mb(budget)} MB DATA budget | under the budget + 25 %: ${c.added < 1.25 * budget ? 'met' : 'not met'} | ${fmt(c.after.loopHeldMs ?? Number.NaN, 0)} ms |`,
+      `| 50 sessions × ${mb(flood.length)} MB at once, ${label}: ${c.sent} sent, ${c.refused} refused (${c.kinds}) | ${mb(c.idle.rss)} MB | ${mb(c.after.peakRss)} MB peak | ${mb(c.added)} MB = ${fmt(c.added / budget, 2)}× the ${mb(budget)} MB DATA budget | under the budget + 25 %: ${c.added < 1.25 * budget ? 'met' : 'not met'} | ${fmt(c.after.loopHeldMs ?? Number.NaN, 0)} ms; another client's small messages meanwhile: ${c.other} |`,
     );
   }
   out(
@@ -761,7 +782,7 @@ async function main(): Promise<void> {
   );
   out();
   out(
-    "Event loop held at most: the longest turn of the relay's event loop during the case (`monitorEventLoopDelay`, its 10 ms period taken off; ±10 ms), that is, the longest every other session on the relay waited for a reply. The line checks and the idempotency hash run on the chunks as they come, and a large copy's body is hashed and sent in turns of 1 MB.",
+    "Event loop held at most: the longest turn of the relay's event loop during the case (`monitorEventLoopDelay`, its 10 ms period taken off; ±10 ms), that is, the longest every other session on the relay waited for a reply. The line checks and the idempotency hash run on the chunks as they come, and a large copy's body is hashed and sent in turns of 1 MB. Another client meanwhile: during each flood, a client from another address (`test/bench/probe-process.ts`, a process of its own) sends a small one-recipient message every 100 ms on one session; MAIL→250 is from its MAIL FROM to the 250 after its DATA. The floods send to an SES stand-in in a process of its own, not the benchmark's (which is busy being the flood).",
   );
   out();
   out('## DynamoDB cost per message (requests counted in the relay)');

@@ -10,7 +10,10 @@ import { testConfig } from './config.ts';
 let tls: Promise<TlsMaterial> | undefined;
 
 export function testCertificate(): Promise<TlsMaterial> {
-  tls ??= localCertificate(join(mkdtempSync(join(tmpdir(), 'fairsend-tls-')), 'tls'));
+  // FAIRSEND_TEST_TLS_DIR: the parent's certificate, for a client in a child process to trust.
+  tls ??= localCertificate(
+    process.env.FAIRSEND_TEST_TLS_DIR ?? join(mkdtempSync(join(tmpdir(), 'fairsend-tls-')), 'tls'),
+  );
   return tls;
 }
 

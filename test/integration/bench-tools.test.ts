@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
-import { benchConfig, type StandInProcess, startDynamoProcess } from '../bench/backends.ts';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { benchConfig, type StandInProcess, startDynamoProcess, startProbe } from '../bench/backends.ts';
 import { runLoad } from '../bench/client.ts';
 import { message20k } from '../bench/messages.ts';
 import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
-import { testCertificate } from '../helpers/stack.ts';
+import { startTestStack, testCertificate } from '../helpers/stack.ts';
 
 /** The benchmark's tools as a developer runs them: usage errors, and a profile of a warm window. */
 function run(script: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -89,5 +90,32 @@ describe('npm run bench:profile and bench:ab', () => {
       expect(profile.nodes.some((n) => n.callFrame.url.endsWith('proxy/message-pipeline.ts'))).toBe(true);
       expect((profile.endTime - profile.startTime) / 1000).toBeLessThanOrEqual(windowMs);
     });
+  });
+});
+
+describe("the floods' other client (test/bench/probe-process.ts)", () => {
+  let stack: LocalStack | undefined;
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('answers a bad port with its usage and exit code 2', async () => {
+    const bad = await run('test/bench/probe-process.ts', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^usage: probe-process\.ts <port>/);
+  });
+
+  it('sends small messages from another address until stopped, and says how long each took', async () => {
+    stack = await startTestStack();
+    const tls = await testCertificate();
+    const probe = await startProbe(stack.smtp.starttls.port, dirname(tls.certFile));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const result = await probe.stop();
+    expect(result.errors).toEqual([]);
+    expect(result.times.length).toBeGreaterThan(0);
+    expect(Object.keys(result.slowest)).toEqual(['MAIL', 'RCPT', 'DATA', 'end of DATA']);
+    // Every message went to SES, each copy to its probe recipient.
+    expect(stack.ses!.messages.length).toBe(result.times.length);
+    expect(stack.ses!.messages.every((m) => /^probe\d+@client\.example$/.test(m.destination[0]!))).toBe(true);
   });
 });
