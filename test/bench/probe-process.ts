@@ -3,7 +3,8 @@
  * being the flood), one pooled session sends a small one-recipient message, waits 100 ms, and
  * again, until its stdin closes; then prints `{"times": [...], "errors": [...], "slowest": {...}}`:
  * each message's milliseconds from MAIL FROM to the 250 after DATA, and the longest wait per step.
- * What the other clients of a relay see while one floods it. Trusts the certificate in FAIRSEND_TEST_TLS_DIR (the parent's test certificate).
+ * What the other clients of a relay see while one floods it. Trusts the certificate in
+ * FAIRSEND_TEST_TLS_DIR (the parent's test certificate).
  */
 import { performance } from 'node:perf_hooks';
 import { RawSmtp } from '../helpers/smtp.ts';
