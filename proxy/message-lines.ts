@@ -18,9 +18,11 @@ export const MAX_LINE_OCTETS = 998;
 export function checkMessageLines(raw: Buffer): MessageLinesResult {
   if (raw.includes(0))
     return { ok: false, reason: 'the message contains NUL bytes (RFC 5322 forbids them); encode binary content' };
-  const result = normaliseBare(raw);
+  const scan = LineScan.of(raw);
+  const result = scan.bareLineEnding ? normaliseBare(raw) : { ok: true as const, message: raw, normalised: false };
   if (!result.ok) return result;
-  const long = longestLine(result.message);
+  // A normalised message is scanned again: its lines are not the ones the bare endings cut.
+  const long = (result.normalised ? LineScan.of(result.message) : scan).longestLine;
   if (long > MAX_LINE_OCTETS) {
     return {
       ok: false,
@@ -77,30 +79,34 @@ export class LineScan {
     this.last = chunk[chunk.length - 1]!;
   }
 
+  /** A scan of a whole message (`checkMessageLines`). */
+  static of(message: Buffer): LineScan {
+    const scan = new LineScan();
+    scan.push(message);
+    return scan;
+  }
+
+  /** A bare CR or LF (or a NUL) was seen: the scan stopped there. */
+  get bareLineEnding(): boolean {
+    return this.suspect || this.last === CR;
+  }
+
+  /** The longest line without its CRLF (up to where the scan stopped). */
+  get longestLine(): number {
+    return Math.max(this.longest, this.line);
+  }
+
   /** The checks' answer for `raw`, the chunks pushed, in order. */
   result(raw: Buffer): MessageLinesResult {
-    if (this.suspect || this.last === CR || Math.max(this.longest, this.line) > MAX_LINE_OCTETS) {
-      return checkMessageLines(raw);
-    }
+    if (this.bareLineEnding || this.longestLine > MAX_LINE_OCTETS) return checkMessageLines(raw);
     return { ok: true, message: raw, normalised: false };
   }
 }
 
-function longestLine(message: Buffer): number {
-  let longest = 0;
-  let start = 0;
-  for (let i = message.indexOf(LF); i !== -1; i = message.indexOf(LF, i + 1)) {
-    longest = Math.max(longest, i - 1 - start);
-    start = i + 1;
-  }
-  return Math.max(longest, message.length - start);
-}
-
+/** Every bare CR or LF made CRLF, or a refusal for a "." line next to one (`LineScan` found one). */
 function normaliseBare(raw: Buffer): MessageLinesResult {
-  if (!hasBareLineEnding(raw)) return { ok: true, message: raw, normalised: false };
-
-  // Slow path: from one line ending to the next (found by indexOf, not byte by byte), copying the
-  // runs between bare endings as they are and writing CRLF for each bare one.
+  // From one line ending to the next (found by indexOf, not byte by byte), copying the runs
+  // between bare endings as they are and writing CRLF for each bare one.
   const out: Buffer[] = [];
   let copied = 0;
   let start = 0;
@@ -131,13 +137,3 @@ function normaliseBare(raw: Buffer): MessageLinesResult {
 }
 
 const CRLF_BUFFER = Buffer.from('\r\n');
-
-function hasBareLineEnding(raw: Buffer): boolean {
-  for (let i = raw.indexOf(LF); i !== -1; i = raw.indexOf(LF, i + 1)) {
-    if (i === 0 || raw[i - 1] !== CR) return true;
-  }
-  for (let i = raw.indexOf(CR); i !== -1; i = raw.indexOf(CR, i + 1)) {
-    if (raw[i + 1] !== LF) return true;
-  }
-  return false;
-}

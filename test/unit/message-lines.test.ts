@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkMessageLines, LineScan } from '../../proxy/message-lines.ts';
+import { checkMessageLines, LineScan, MAX_LINE_OCTETS } from '../../proxy/message-lines.ts';
 
 describe('line endings', () => {
   it('returns a CRLF message untouched, without copying it', () => {
@@ -120,6 +120,15 @@ describe('the same checks made on the DATA as it comes (LineScan)', () => {
       const out = scanInChunks(raw, random);
       expect(out, JSON.stringify(raw.toString())).toEqual(expected);
       if (out.ok && !out.normalised) expect(out.message).toBe(raw);
+      // The line length, counted without the scanner both of them share: the message with every
+      // line ending made CRLF, split on CRLF.
+      const longest = (text: string) => Math.max(...text.split('\r\n').map((line) => line.length));
+      const normalised = raw.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n');
+      if (out.ok) expect(longest(out.message.toString('latin1'))).toBeLessThanOrEqual(MAX_LINE_OCTETS);
+      else if (out.reason.startsWith('a line of')) {
+        expect(out.reason).toContain(`a line of ${longest(normalised)} octets`);
+        expect(longest(normalised)).toBeGreaterThan(MAX_LINE_OCTETS);
+      }
     }
   });
 
