@@ -561,7 +561,7 @@ async function main(): Promise<void> {
     await budgetRelay.kill('SIGKILL');
     floodSes.proc.kill();
     const added = after.peakRss - idle.rss;
-    const other = `${probed.times.length} sent, MAIL→250 p50 ${fmt(percentile(probed.times, 50), 0)} ms, max ${fmt(Math.max(...probed.times), 0)} ms (the longest wait: ${Object.entries(
+    const other = `${probed.times.length} sent, MAIL→250 p50 ${fmt(percentile(probed.times, 50), 0)} ms, max ${fmt(probed.times.length > 0 ? Math.max(...probed.times) : Number.NaN, 0)} ms (the longest wait: ${Object.entries(
       probed.slowest,
     )
       .map(([step, ms]) => `${step} ${fmt(ms, 0)} ms`)

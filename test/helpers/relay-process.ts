@@ -1,10 +1,11 @@
 /**
  * The relay in a process of its own, for the benchmark and the crash tests: it runs the local
  * stack against DynamoDB and SES served by the parent, so its memory is the relay's alone and it
- * can be killed and restarted. Speaks to the parent over IPC: 'ready' with the ports,
- * 'stats' (RSS, peak RSS, DynamoDB usage, the longest the event loop was held) on request, and a CPU profile of its main thread
- * between 'profile-start' and 'profile-stop' (written to the file given, for `npm run
- * bench:profile`: a window of a warm relay, where `--cpu-prof` profiles from the start).
+ * can be killed and restarted. Speaks to the parent over IPC: 'ready' with the ports, 'stats'
+ * (RSS, peak RSS, DynamoDB usage, the longest the event loop was held) on request, and a CPU
+ * profile of its main thread between 'profile-start' and 'profile-stop' (written to the file
+ * given, for `npm run bench:profile`: a window of a warm relay, where `--cpu-prof` profiles from
+ * the start).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -41,10 +42,11 @@ const post = (method: string, params?: object) =>
 process.on('message', async (message: { type: string; file?: string }) => {
   if (message.type === 'stats') {
     const status = readFileSync('/proc/self/status', 'utf8');
+    const memory = process.memoryUsage();
     process.send!({
       type: 'stats',
-      rss: process.memoryUsage().rss,
-      heapUsed: process.memoryUsage().heapUsed,
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
       peakRss: statusBytes(status, 'VmHWM'),
       rssAnon: statusBytes(status, 'RssAnon'),
       rssFile: statusBytes(status, 'RssFile'),
