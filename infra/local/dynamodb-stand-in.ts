@@ -42,12 +42,15 @@ export async function startDynamoStandIn(options: {
   latencyMs?: number;
   /** For benchmarks: each request's round trip as served, when its answer has been written. */
   onServed?: (served: Served) => void;
+  /** Serve HTTPS with this key and certificate, as DynamoDB does (the benchmark's encrypted legs). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }): Promise<DynamoStandIn> {
   const server: Server = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
     ...(options.path ? { path: options.path } : {}),
+    ...(options.tls ? { ssl: true, key: options.tls.key, cert: options.tls.cert } : {}),
   });
   const verifier = new SigV4Verifier({
     credentials: [LOCAL_AWS_CREDENTIALS],
@@ -100,7 +103,7 @@ export async function startDynamoStandIn(options: {
   });
   const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     close: async () => {
       if (inFlight > 0) {

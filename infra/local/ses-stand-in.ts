@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -78,6 +79,7 @@ export class SesStandIn extends EventEmitter {
   accepted = 0;
   private readonly keepMessages: boolean;
   private readonly verifier: SigV4Verifier;
+  private readonly tls: { key: string | Buffer; cert: string | Buffer } | undefined;
 
   /**
    * @param outboxDir where to persist the outbox (npm start), or none
@@ -87,9 +89,16 @@ export class SesStandIn extends EventEmitter {
    */
   constructor(
     private readonly outboxDir?: string,
-    options: { keepMessages?: boolean; region?: string; credentials?: AwsCredentialIdentity[] } = {},
+    options: {
+      keepMessages?: boolean;
+      region?: string;
+      credentials?: AwsCredentialIdentity[];
+      /** Serve HTTPS with this key and certificate, as SES does (the benchmark's encrypted legs). */
+      tls?: { key: string | Buffer; cert: string | Buffer };
+    } = {},
   ) {
     super();
+    this.tls = options.tls;
     this.keepMessages = options.keepMessages ?? true;
     this.verifier = new SigV4Verifier({
       credentials: options.credentials ?? [LOCAL_AWS_CREDENTIALS],
@@ -138,12 +147,13 @@ export class SesStandIn extends EventEmitter {
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
-    this.server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       this.route(req, res).catch((err: Error) => {
         if (!res.headersSent) sendJson(res, 500, { message: err.message });
         else res.destroy();
       });
-    });
+    };
+    this.server = this.tls ? createHttpsServer(this.tls, handle) : createServer(handle);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

@@ -8,6 +8,10 @@ declare module 'dynalite' {
     deleteTableMs?: number;
     updateTableMs?: number;
     maxItemSizeKb?: number;
+    /** HTTPS, with `key` and `cert` (dynalite's own self-signed pair when absent). */
+    ssl?: boolean;
+    key?: string | Buffer;
+    cert?: string | Buffer;
   }
   function dynalite(options?: DynaliteOptions): Server;
   export default dynalite;

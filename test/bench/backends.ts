@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent } from 'node:https';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Served } from '../../infra/local/http-server.ts';
+import { endpointOptions } from '../../shared/aws/local-endpoint.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { createDynamoClient, ensureTables } from '../../shared/stores/dynamo.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -15,20 +19,26 @@ export interface StandInProcess {
   served: Served[];
 }
 
+export interface StandInOptions {
+  reportServed?: boolean;
+  /** Serve HTTPS with the key.pem and cert.pem in this directory (the benchmark's encrypted legs). */
+  tlsDir?: string;
+}
+
 /** The DynamoDB stand-in in a child process (test/bench/stand-in-process.ts); resolves once it listens. */
-export function startDynamoProcess(latencyMs = 0, options: { reportServed?: boolean } = {}): Promise<StandInProcess> {
-  return standInProcess('dynamodb', latencyMs, options.reportServed ?? false);
+export function startDynamoProcess(latencyMs = 0, options: StandInOptions = {}): Promise<StandInProcess> {
+  return standInProcess('dynamodb', latencyMs, options);
 }
 
 /** The SES stand-in in a child process; resolves once it listens. */
-export function startSesProcess(latencyMs = 0, options: { reportServed?: boolean } = {}): Promise<StandInProcess> {
-  return standInProcess('ses', latencyMs, options.reportServed ?? false);
+export function startSesProcess(latencyMs = 0, options: StandInOptions = {}): Promise<StandInProcess> {
+  return standInProcess('ses', latencyMs, options);
 }
 
 async function standInProcess(
   service: 'dynamodb' | 'ses',
   latencyMs: number,
-  reportServed: boolean,
+  options: StandInOptions,
 ): Promise<StandInProcess> {
   const proc = spawn(
     process.execPath,
@@ -40,7 +50,8 @@ async function standInProcess(
       service,
       '--latency-ms',
       String(latencyMs),
-      ...(reportServed ? ['--report-served'] : []),
+      ...(options.reportServed ? ['--report-served'] : []),
+      ...(options.tlsDir ? ['--tls-dir', options.tlsDir] : []),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -59,9 +70,14 @@ async function standInProcess(
 
 /**
  * The test configuration with the benchmark's limits (one client address, big messages, no SES
- * rate limit) against the given stand-ins; creates the tables.
+ * rate limit) against the given stand-ins; creates the tables. `https`: the stand-ins serve HTTPS
+ * with this certificate (the processes that call them must trust it: NODE_EXTRA_CA_CERTS).
  */
-export async function benchConfig(dynamoPort: number, sesPort: number): Promise<FairsendConfig> {
+export async function benchConfig(
+  dynamoPort: number,
+  sesPort: number,
+  options: { https?: { cert: string } } = {},
+): Promise<FairsendConfig> {
   const base = await testConfig((raw) => {
     raw.smtp.maxConnections = 5000;
     // The load comes from one address (127.0.0.1): the per-client cap would be the bottleneck.
@@ -74,12 +90,22 @@ export async function benchConfig(dynamoPort: number, sesPort: number): Promise<
     raw.ses.requestTimeoutMs = 30_000;
     raw.ses.retryDeadlineMs = 60_000;
   });
+  const scheme = options.https ? 'https' : 'http';
   const config: FairsendConfig = {
     ...base,
-    dynamodb: { ...base.dynamodb, endpoint: `http://127.0.0.1:${dynamoPort}`, requestTimeoutMs: 10_000 },
-    ses: { ...base.ses, endpoint: `http://127.0.0.1:${sesPort}` },
+    dynamodb: { ...base.dynamodb, endpoint: `${scheme}://127.0.0.1:${dynamoPort}`, requestTimeoutMs: 10_000 },
+    ses: { ...base.ses, endpoint: `${scheme}://127.0.0.1:${sesPort}` },
   };
-  const db = createDynamoClient(config.dynamodb);
+  // The tables through the SDK, trusting the stand-in's certificate where it serves HTTPS.
+  const db = options.https
+    ? DynamoDBDocumentClient.from(
+        new DynamoDBClient({
+          region: config.dynamodb.region,
+          ...endpointOptions(config.dynamodb.endpoint),
+          requestHandler: { httpsAgent: new Agent({ ca: options.https.cert }) },
+        }),
+      )
+    : createDynamoClient(config.dynamodb);
   await ensureTables(db, config.dynamodb.tables);
   db.destroy();
   return config;

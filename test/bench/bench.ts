@@ -3,7 +3,8 @@
  *
  * Processes: this one (the load generator and an SES stand-in that answers at once and keeps
  * nothing), the DynamoDB stand-in in a child, and the servers under test in other children: the
- * relay, Postfix relaying to SES (the peer: STARTTLS, SASL AUTH, relayhost smtp-sink), smtp-server
+ * relay, Postfix relaying to SES (the peer: STARTTLS, SASL AUTH, relayhost smtp-sink; then again
+ * with every leg encrypted, against a relay, stand-ins and a Postfix of their own), smtp-server
  * bare (accept and discard, with and without its 100 ms greeting delay) and Postfix's smtp-sink.
  * Every figure is also given as a ratio to a peer measured in the same run, so the machine's speed
  * and noise cancel out. Writes BENCH.md.
@@ -16,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SesStandIn } from '../../infra/local/ses-stand-in.ts';
+import type { TlsMaterial } from '../../infra/local/tls.ts';
 import type { FairsendConfig } from '../../shared/config.ts';
 import { PASSWORD } from '../helpers/config.ts';
 import { type RelayChild, startRelayChild } from '../helpers/relay-child.ts';
@@ -38,6 +40,13 @@ const PEER_SECONDS = Number(process.env.BENCH_PEER_SECONDS ?? (QUICK ? 3 : 10));
 const PEER_RUNS = Number(process.env.BENCH_PEER_RUNS ?? (QUICK ? 1 : 3));
 /** Unmeasured runs of each shape on Fairsend and the I/O floor first (V8's warm-up: peer-bench.ts). */
 const PEER_WARM_RUNS = Number(process.env.BENCH_PEER_WARM_RUNS ?? 3);
+/** The peer comparison's shapes: recipients × pooled connections. */
+const PEER_SHAPES: [recipients: number, connections: number][] = [
+  [1, 1],
+  [1, 10],
+  [10, 1],
+  [10, 10],
+];
 /** Injected backend latencies for the critical-path measure (in-region DynamoDB and SES, roughly). */
 const DYNAMO_LATENCY_MS = 5;
 const SES_LATENCY_MS = 50;
@@ -46,7 +55,7 @@ const WARM_SECONDS = QUICK ? 5 : 20;
 /** Fresh relays per 25 MB memory case (the worst is reported). */
 const BIG_RUNS = QUICK ? 1 : 3;
 /**
- * `memory`: only the memory cases; `peer`: only Fairsend against Postfix; `latency`: only the
+ * `memory`: only the memory cases; `peer`: only Fairsend against Postfix (plain, then encrypted legs); `latency`: only the
  * backends at realistic latencies. Printed, not written to BENCH.md.
  */
 const ONLY = process.env.BENCH_ONLY;
@@ -119,7 +128,7 @@ const bareServer = (delay: number, tls: { keyFile: string; certFile: string }) =
  * with the relay's TLS certificate, node flags and environment: the AWS round trips of Fairsend's
  * design and nothing else.
  */
-const ioFloorServer = (config: FairsendConfig, tls: { keyFile: string; certFile: string }) =>
+const ioFloorServer = (config: FairsendConfig, tls: { keyFile: string; certFile: string }, trust?: string) =>
   baselineServer(
     'io-floor-server.ts',
     [],
@@ -127,10 +136,124 @@ const ioFloorServer = (config: FairsendConfig, tls: { keyFile: string; certFile:
       ...shippedEnv(),
       FAIRSEND_PROCESS_CONFIG: JSON.stringify(config),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...(trust ? { NODE_EXTRA_CA_CERTS: trust } : {}),
     },
     tls,
     shippedNodeFlags(),
   );
+
+/**
+ * Fairsend against Postfix relaying to SES with every leg encrypted, as each runs in service. SES
+ * takes mail only over TLS: its SMTP endpoint refuses AUTH without STARTTLS, its API is HTTPS,
+ * and DynamoDB's is too. So Postfix relays as AWS's guide configures it (`smtp_tls_security_level
+ * = encrypt`, SASL AUTH to the relayhost), at its best: `smtp_tls_connection_reuse` keeps its
+ * encrypted connection to the relayhost for the next message (without it, each message pays a TLS
+ * handshake). Its relayhost is smtp-server with STARTTLS and AUTH, discarding (the bare baseline,
+ * in a process of its own, uncounted). Fairsend and the I/O floor call DynamoDB and SES stand-ins
+ * serving HTTPS, on their keep-alive connections. Everything else as in the plain comparison, on
+ * relays, stand-ins and a Postfix of their own; all stopped afterwards.
+ */
+async function encryptedPeer(tls: TlsMaterial, body: (n: number) => string): Promise<PeerRow[]> {
+  const stop: { kill(): unknown }[] = [];
+  const started = <T extends { kill(): unknown }>(c: T): T => {
+    stop.push(c);
+    children.push(c);
+    return c;
+  };
+  try {
+    const dynamo = await startDynamoProcess(0, { tlsDir: dirname(tls.certFile) });
+    started(dynamo.proc);
+    const ses = new SesStandIn(undefined, {
+      keepMessages: false,
+      region: 'eu-west-3',
+      tls: { key: tls.key, cert: tls.cert },
+    });
+    const sesPort = (await ses.listen()).port;
+    started({ kill: () => ses.close() });
+    const config = await benchConfig(dynamo.port, sesPort, { https: { cert: tls.cert } });
+    const relay = await startRelay(config, tls, { trust: tls.certFile });
+    started({ kill: () => relay.kill('SIGKILL') });
+    const relayCpu = cpuMeter('relay-encrypted');
+    started({ kill: () => relayCpu.close() });
+    relayCpu.add(relay.pid);
+    const floor = await ioFloorServer(config, tls, tls.certFile);
+    started(floor.proc);
+    const floorCpu = cpuMeter('floor-encrypted');
+    started({ kill: () => floorCpu.close() });
+    floorCpu.add(floor.proc.pid!);
+    const sink = await bareServer(0, tls);
+    started(sink.proc);
+    const postfix = await startPostfixRelay({
+      port: await freePort(),
+      relayPort: sink.port,
+      tls,
+      user: 'alice',
+      password: PASSWORD,
+      relayLogin: { user: 'ses-smtp-user', password: 'ses-smtp-password', reuse: true },
+    });
+    started({ kill: () => postfix.stop() });
+    for (const port of [relay.ports.starttls, floor.port, postfix.port]) {
+      const target = { name: 'warm-up', port, secure: true };
+      await runLoad({ target, connections: 4, pooled: true, recipients: 1, seconds: 1, maxMessages: 200, body });
+    }
+    if (postfix.delivered() === 0 && !(await postfix.drained(10_000))) {
+      throw new Error('Postfix delivered nothing to its encrypted relayhost: see its maillog');
+    }
+    return await runPeerBench({
+      relay,
+      relayCpu,
+      postfix,
+      floor: { port: floor.port, cpu: floorCpu },
+      shapes: PEER_SHAPES,
+      runs: PEER_RUNS,
+      seconds: PEER_SECONDS,
+      warmRuns: PEER_WARM_RUNS,
+      body,
+      log,
+    });
+  } finally {
+    for (const c of stop.reverse()) await c.kill();
+  }
+}
+
+/** The peer comparison's tables: the measured runs' medians, then the warming runs. */
+function peerTables(rows: PeerRow[], out: (line?: string) => void): void {
+  out(
+    '| recipients × connections | Fairsend msg/s | Postfix msg/s | copies/s F / P | relay CPU per delivered copy, F / P | ratio (median of the runs) | goal | I/O floor CPU per copy (ratio to Postfix) | Fairsend above the floor | DynamoDB requests per copy | p50 ms F / P | p99 ms F / P |',
+  );
+  out('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const row of rows) {
+    const med = (side: 'fairsend' | 'postfix' | 'floor', key: keyof (typeof row.fairsend)[number]) =>
+      median(row[side].map((x) => Number(x[key])));
+    const floorCpu = med('floor', 'cpuMsPerCopy');
+    // The median of each run's ratio: the three relays of a run share its minute, and the
+    // machine's speed drifts between runs more than between them.
+    const pairedRatio = (side: 'fairsend' | 'floor') =>
+      median(row[side].map((x, i) => x.cpuMsPerCopy / (row.postfix[i]?.cpuMsPerCopy ?? Number.NaN)));
+    const ratio = pairedRatio('fairsend');
+    const goal = row.recipients === 1 ? 1 : 2;
+    out(
+      `| ${row.recipients} × ${row.connections} | ${fmt(med('fairsend', 'msgPerSecond'))} | ${fmt(med('postfix', 'msgPerSecond'))} | ${fmt(med('fairsend', 'copiesPerSecond'), 0)} / ${fmt(med('postfix', 'copiesPerSecond'), 0)} | ${fmt(med('fairsend', 'cpuMsPerCopy'), 2)} / ${fmt(med('postfix', 'cpuMsPerCopy'), 2)} ms | ${fmt(ratio, 2)}× | ≤ ${goal}×: ${ratio <= goal ? 'met' : 'not met'} | ${fmt(floorCpu, 2)} ms (${fmt(pairedRatio('floor'), 2)}×) | ${fmt(med('fairsend', 'cpuMsPerCopy') - floorCpu, 2)} ms | ${fmt(med('fairsend', 'dynamoPerCopy'), 2)} | ${fmt(med('fairsend', 'p50'))} / ${fmt(med('postfix', 'p50'))} | ${fmt(med('fairsend', 'p99'))} / ${fmt(med('postfix', 'p99'))} |`,
+    );
+  }
+  out();
+  out(
+    `Before each shape's measured runs, ${PEER_WARM_RUNS} unmeasured run${PEER_WARM_RUNS === 1 ? '' : 's'} of it on Fairsend and on the I/O floor, each; their CPU per copy in order, and the first one's ratio to Postfix's median (what a relay still being optimized by V8 costs):`,
+  );
+  out();
+  out(
+    '| recipients × connections | Fairsend warming, ms per copy | first / Postfix | I/O floor warming | first / Postfix |',
+  );
+  out('|---|---|---|---|---|');
+  for (const row of rows) {
+    const postfixCpu = median(row.postfix.map((x) => x.cpuMsPerCopy));
+    const series = (values: number[]) => values.map((v) => fmt(v, 2)).join(' → ') || '–';
+    const first = (values: number[]) => `${fmt((values[0] ?? Number.NaN) / postfixCpu, 2)}×`;
+    out(
+      `| ${row.recipients} × ${row.connections} | ${series(row.warming.fairsend)} | ${first(row.warming.fairsend)} | ${series(row.warming.floor)} | ${first(row.warming.floor)} |`,
+    );
+  }
+}
 
 interface Row {
   recipients: number;
@@ -143,12 +266,17 @@ interface Row {
 async function startRelay(
   config: FairsendConfig,
   tls: { keyFile: string; certFile: string },
-  options: { watchLoop?: boolean } = {},
+  /** `trust`: a certificate file the relay trusts besides the system's (stand-ins serving HTTPS). */
+  options: { watchLoop?: boolean; trust?: string } = {},
 ): Promise<RelayChild> {
   return startRelayChild(config, tls, {
     script: await bundled('test/helpers/relay-process.ts'),
     nodeFlags: shippedNodeFlags(),
-    env: { ...shippedEnv(), ...(options.watchLoop ? { FAIRSEND_WATCH_LOOP: '1' } : {}) },
+    env: {
+      ...shippedEnv(),
+      ...(options.watchLoop ? { FAIRSEND_WATCH_LOOP: '1' } : {}),
+      ...(options.trust ? { NODE_EXTRA_CA_CERTS: options.trust } : {}),
+    },
   });
 }
 
@@ -247,18 +375,19 @@ async function main(): Promise<void> {
       relayCpu,
       postfix,
       floor: { port: floor.port, cpu: floorCpu },
-      shapes: [
-        [1, 1],
-        [1, 10],
-        [10, 1],
-        [10, 10],
-      ],
+      shapes: PEER_SHAPES,
       runs: PEER_RUNS,
       seconds: PEER_SECONDS,
       warmRuns: PEER_WARM_RUNS,
       body,
       log,
     });
+  }
+  // 0b. The same comparison with every leg encrypted, as both run in service.
+  let encryptedRows: PeerRow[] = [];
+  if (havePostfix && (ONLY === undefined || ONLY === 'peer')) {
+    log(`The same, every leg encrypted (${PEER_RUNS} × ${PEER_SECONDS} s per shape):`);
+    encryptedRows = await encryptedPeer(tls, body);
   }
   if (ONLY === 'peer') {
     for (const c of children) await c.kill();
@@ -647,41 +776,7 @@ async function main(): Promise<void> {
       `The system a company would run instead: **Postfix ${postfixVersion()} relaying to SES** as AWS documents it, with STARTTLS and Cyrus SASL AUTH (sasldb) for the mail tool, its relayhost Postfix's smtp-sink standing in for SES's SMTP endpoint (\`test/bench/postfix-relay.ts\`). Fairsend sends to the SES stand-in, which answers at once; DynamoDB is the signature-checking stand-in in a process of its own, whose CPU is not counted (in AWS it runs elsewhere). Same client, same 20 KB message, pooled connections, every recipient a known contact; ${PEER_RUNS} runs of ${PEER_SECONDS} s per shape, alternating the two, medians shown, after ${PEER_WARM_RUNS} unmeasured run${PEER_WARM_RUNS === 1 ? '' : 's'} of the shape on Fairsend and the I/O floor each (node processes V8 must first optimize for the load: on a fresh relay at 1 × 1 TurboFan was still compiling 20–30 s into it, and the CPU per copy fell until then; a relay in service has long been warm); the ratios are the median of the runs' own ratios (the relays of a run share its minute). CPU: every process of each relay in a cgroup of its own (${peerCpuHow}), Postfix's until its queue is empty (it answers 250 once queued; Fairsend once SES took every copy).`,
     );
     out();
-    out(
-      '| recipients × connections | Fairsend msg/s | Postfix msg/s | copies/s F / P | relay CPU per delivered copy, F / P | ratio (median of the runs) | goal | I/O floor CPU per copy (ratio to Postfix) | Fairsend above the floor | DynamoDB requests per copy | p50 ms F / P | p99 ms F / P |',
-    );
-    out('|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const row of peerRows) {
-      const med = (side: 'fairsend' | 'postfix' | 'floor', key: keyof (typeof row.fairsend)[number]) =>
-        median(row[side].map((x) => Number(x[key])));
-      const floorCpu = med('floor', 'cpuMsPerCopy');
-      // The median of each run's ratio: the three relays of a run share its minute, and the
-      // machine's speed drifts between runs more than between them.
-      const pairedRatio = (side: 'fairsend' | 'floor') =>
-        median(row[side].map((x, i) => x.cpuMsPerCopy / (row.postfix[i]?.cpuMsPerCopy ?? Number.NaN)));
-      const ratio = pairedRatio('fairsend');
-      const goal = row.recipients === 1 ? 1 : 2;
-      out(
-        `| ${row.recipients} × ${row.connections} | ${fmt(med('fairsend', 'msgPerSecond'))} | ${fmt(med('postfix', 'msgPerSecond'))} | ${fmt(med('fairsend', 'copiesPerSecond'), 0)} / ${fmt(med('postfix', 'copiesPerSecond'), 0)} | ${fmt(med('fairsend', 'cpuMsPerCopy'), 2)} / ${fmt(med('postfix', 'cpuMsPerCopy'), 2)} ms | ${fmt(ratio, 2)}× | ≤ ${goal}×: ${ratio <= goal ? 'met' : 'not met'} | ${fmt(floorCpu, 2)} ms (${fmt(pairedRatio('floor'), 2)}×) | ${fmt(med('fairsend', 'cpuMsPerCopy') - floorCpu, 2)} ms | ${fmt(med('fairsend', 'dynamoPerCopy'), 2)} | ${fmt(med('fairsend', 'p50'))} / ${fmt(med('postfix', 'p50'))} | ${fmt(med('fairsend', 'p99'))} / ${fmt(med('postfix', 'p99'))} |`,
-      );
-    }
-    out();
-    out(
-      `Before each shape's measured runs, ${PEER_WARM_RUNS} unmeasured run${PEER_WARM_RUNS === 1 ? '' : 's'} of it on Fairsend and on the I/O floor, each; their CPU per copy in order, and the first one's ratio to Postfix's median (what a relay still being optimized by V8 costs):`,
-    );
-    out();
-    out(
-      '| recipients × connections | Fairsend warming, ms per copy | first / Postfix | I/O floor warming | first / Postfix |',
-    );
-    out('|---|---|---|---|---|');
-    for (const row of peerRows) {
-      const postfixCpu = median(row.postfix.map((x) => x.cpuMsPerCopy));
-      const series = (values: number[]) => values.map((v) => fmt(v, 2)).join(' → ') || '–';
-      const first = (values: number[]) => `${fmt((values[0] ?? Number.NaN) / postfixCpu, 2)}×`;
-      out(
-        `| ${row.recipients} × ${row.connections} | ${series(row.warming.fairsend)} | ${first(row.warming.fairsend)} | ${series(row.warming.floor)} | ${first(row.warming.floor)} |`,
-      );
-    }
+    peerTables(peerRows, out);
     out();
     out(
       "Goal (the performance issue): relay CPU per delivered copy at or below Postfix's at 1 recipient, within 2× at 10 (Postfix sends one copy for ten recipients of the same relayhost; Fairsend must write ten, each with its own footer and link). `npm run bench:profile -- 1 1 10` shows where the relay's CPU goes.",
@@ -690,6 +785,18 @@ async function main(): Promise<void> {
     out(
       "The I/O floor (`test/bench/io-floor-server.ts`, measured in the same runs) is smtp-server with the relay's TLS and AUTH making the requests of Fairsend's design, built by the relay's own store code and sent by its own AWS code, and nothing else: the opposition read and the contact record at each RCPT (one BatchGetItem), then one BatchGetItem across idempotency and the opposition re-check, one SendEmail per recipient with the message as it came (built and signed while that read is in flight, as the relay does), and the send log's batched write (the same three items per copy). No parsing, policy, footer, token or copy. Its CPU is what any relay that checks oppositions in DynamoDB at RCPT and sends per-recipient copies through SES's API pays in Node; what Fairsend uses above it is its own work.",
     );
+  }
+  out();
+  out('### Every leg encrypted, as in service');
+  out();
+  if (encryptedRows.length === 0) {
+    out('Not measured (Postfix was not available, or `BENCH_ONLY` left it out).');
+  } else {
+    out(
+      "Above, both relays' outbound legs are plain text: Postfix's relayhost is smtp-sink, which speaks neither STARTTLS nor AUTH, and Fairsend's stand-ins serve plain HTTP. In service neither leg can be: SES's SMTP endpoint refuses AUTH without TLS (AWS's Postfix guide sets `smtp_tls_security_level = encrypt` and SASL AUTH to it), and SES's and DynamoDB's APIs are HTTPS only. Here both pay for that. **Postfix** relays as that guide has it, at its best: `smtp_tls_connection_reuse = yes` (its `tlsproxy` keeps the encrypted, authenticated connection to the relayhost for the next messages; Postfix's default, and the guide's, opens a TLS session per delivery, which costs more), to a relayhost with STARTTLS and AUTH (smtp-server discarding, in a process of its own, its CPU not counted, like the SES stand-in's). **Fairsend** and the I/O floor call DynamoDB and SES stand-ins serving HTTPS with an EC P-256 certificate, on their keep-alive connections (one TLS handshake per connection, as in AWS). Each side's TLS is in its own CPU. The relays, stand-ins and Postfix are fresh ones of their own, with the same warming and runs as above.",
+    );
+    out();
+    peerTables(encryptedRows, out);
   }
   out();
   out(`## Backends at realistic latencies (DynamoDB ${DYNAMO_LATENCY_MS} ms, SES ${SES_LATENCY_MS} ms)`);

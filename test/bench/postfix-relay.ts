@@ -60,6 +60,11 @@ export async function startPostfixRelay(options: {
   tls: { keyFile: string; certFile: string };
   user: string;
   password: string;
+  /**
+   * The relayhost's login: Postfix then sends as AWS's guide has it (STARTTLS required, SASL AUTH),
+   * as SES's SMTP endpoint requires. Without it, plain text to a relayhost that speaks neither.
+   */
+  relayLogin?: { user: string; password: string; reuse?: boolean };
 }): Promise<PostfixRelay> {
   const dir = mkdtempSync(join(tmpdir(), 'fairsend-bench-postfix-'));
   chmodSync(dir, 0o755);
@@ -79,6 +84,12 @@ export async function startPostfixRelay(options: {
     .split('\n')
     .map((line) => line.replace(/^([a-z-]+ +(?:inet|unix|unix-dgram|fifo|pass) +[-yn] +[-yn] +)y/, '$1n'))
     .map((line) => (/^smtp +inet /.test(line) ? `127.0.0.1:${options.port} inet n - n - - smtpd` : line))
+    // The TLS proxy that lets the smtp client keep an encrypted connection for the next message.
+    .map((line) =>
+      options.relayLogin?.reuse && /^#tlsproxy /.test(line)
+        ? line.slice(1).replace(/ y( +- +0 +tlsproxy)/, ' n$1')
+        : line,
+    )
     .join('\n');
   writeFileSync(join(etc, 'master.cf'), master);
   writeFileSync(
@@ -111,6 +122,21 @@ export async function startPostfixRelay(options: {
       'default_process_limit = 200',
       `maillog_file_prefixes = ${dir}`,
       `maillog_file = ${maillog}`,
+      ...(options.relayLogin
+        ? [
+            'smtp_sasl_auth_enable = yes',
+            'smtp_sasl_security_options = noanonymous',
+            `smtp_sasl_password_maps = static:${options.relayLogin.user}:${options.relayLogin.password}`,
+            'smtp_tls_security_level = encrypt',
+            'smtp_tls_note_starttls_offer = yes',
+            ...(options.relayLogin.reuse
+              ? [
+                  'smtp_tls_connection_reuse = yes',
+                  `smtp_connection_cache_destinations = [127.0.0.1]:${options.relayPort}`,
+                ]
+              : []),
+          ]
+        : []),
       '',
     ].join('\n'),
   );
@@ -132,7 +158,7 @@ export async function startPostfixRelay(options: {
   // Creates the queue's directories with their owners and modes.
   const check = spawnSync('/usr/sbin/postfix', ['-c', etc, 'check']);
   if (check.status !== 0) throw new Error(`postfix check failed: ${check.stderr}`);
-  const cpu = cpuMeter('postfix');
+  const cpu = cpuMeter(`postfix-${options.port}`);
   // start-fg keeps master in this process tree; the shell joins the cgroup first, so every
   // daemon master forks is counted.
   const join$ = cpu.procsFile ? `echo $$ > ${cpu.procsFile} && ` : '';

@@ -5,7 +5,10 @@
  * the load generator. Prints `{"port": N}` when it listens. `--latency-ms N`: no answer sooner
  * than N ms after a request arrives (the service's round trip). `--report-served`: then a line
  * `{"served": {...}}` per request answered (`Served`: its operation, arrival and answer times).
+ * `--tls-dir D`: HTTPS, as the services serve, with D's key.pem and cert.pem.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDynamoStandIn } from '../../infra/local/dynamodb-stand-in.ts';
 import type { Served } from '../../infra/local/http-server.ts';
@@ -17,23 +20,35 @@ const { values } = parseArgs({
     region: { type: 'string', default: 'eu-west-3' },
     'latency-ms': { type: 'string', default: '0' },
     'report-served': { type: 'boolean', default: false },
+    'tls-dir': { type: 'string' },
   },
 });
 const latencyMs = Number(values['latency-ms']);
 if (!['dynamodb', 'ses'].includes(values.service ?? '') || !Number.isFinite(latencyMs) || latencyMs < 0) {
   process.stderr.write(
-    'usage: stand-in-process.ts --service dynamodb|ses [--region R] [--latency-ms N] [--report-served]\n',
+    'usage: stand-in-process.ts --service dynamodb|ses [--region R] [--latency-ms N] [--report-served] [--tls-dir D]\n',
   );
   process.exit(2);
 }
 const onServed = values['report-served']
   ? (served: Served) => process.stdout.write(`${JSON.stringify({ served })}\n`)
   : undefined;
+const tlsDir = values['tls-dir'];
+const tls = tlsDir
+  ? { key: readFileSync(join(tlsDir, 'key.pem')), cert: readFileSync(join(tlsDir, 'cert.pem')) }
+  : undefined;
 let port: number;
 if (values.service === 'dynamodb') {
-  port = (await startDynamoStandIn({ region: values.region!, latencyMs, ...(onServed ? { onServed } : {}) })).port;
+  port = (
+    await startDynamoStandIn({
+      region: values.region!,
+      latencyMs,
+      ...(onServed ? { onServed } : {}),
+      ...(tls ? { tls } : {}),
+    })
+  ).port;
 } else {
-  const ses = new SesStandIn(undefined, { keepMessages: false, region: values.region! });
+  const ses = new SesStandIn(undefined, { keepMessages: false, region: values.region!, ...(tls ? { tls } : {}) });
   ses.latencyMs = latencyMs;
   ses.onServed = onServed;
   port = (await ses.listen()).port;

@@ -93,6 +93,54 @@ describe('npm run bench:profile and bench:ab', () => {
   });
 });
 
+describe("the encrypted peer comparison's stand-ins, serving HTTPS", () => {
+  let dynamo: StandInProcess | undefined;
+  let ses: SesStandIn | undefined;
+  let relay: RelayChild | undefined;
+  afterAll(async () => {
+    await relay?.kill();
+    dynamo?.proc.kill();
+    await ses?.close();
+  });
+
+  it('take a relay that trusts their certificate end to end, and nothing in plain text', async () => {
+    const tls = await testCertificate();
+    dynamo = await startDynamoProcess(0, { tlsDir: dirname(tls.certFile) });
+    ses = new SesStandIn(undefined, { region: 'eu-west-3', tls: { key: tls.key, cert: tls.cert } });
+    const sesPort = (await ses.listen()).port;
+    // The tables are made over HTTPS too, by an SDK client trusting the certificate.
+    const config = await benchConfig(dynamo.port, sesPort, { https: { cert: tls.cert } });
+    expect(config.dynamodb.endpoint).toBe(`https://127.0.0.1:${dynamo.port}`);
+    expect(config.ses.endpoint).toBe(`https://127.0.0.1:${sesPort}`);
+    // Plain HTTP to either: no answer a client could read.
+    for (const port of [dynamo.port, sesPort]) {
+      const plain = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' }).then(
+        (res) => res.status,
+        (err: Error) => err.message,
+      );
+      expect(plain === 'fetch failed' || plain === 400).toBe(true);
+    }
+
+    relay = await startRelayChild(config, tls, { env: { NODE_EXTRA_CA_CERTS: tls.certFile } });
+    const target = { name: 'relay', port: relay.ports.starttls, secure: true };
+    const body = await message20k();
+    const sent = await runLoad({
+      target,
+      connections: 1,
+      pooled: true,
+      recipients: 2,
+      seconds: 20,
+      maxMessages: 3,
+      body,
+    });
+    expect(sent).toMatchObject({ messages: 3, errors: 0 });
+    // Each copy reached SES over HTTPS, signed; the opposition reads and the send log went to DynamoDB.
+    expect(ses.messages.length).toBe(6);
+    const stats = await relay.stats();
+    expect(Object.values(stats.dynamo.requests).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3 * 3);
+  });
+});
+
 describe("the floods' other client (test/bench/probe-process.ts)", () => {
   let stack: LocalStack | undefined;
   afterAll(async () => {
