@@ -63,6 +63,9 @@ export async function startPostfixRelay(options: {
   /**
    * The relayhost's login: Postfix then sends as AWS's guide has it (STARTTLS required, SASL AUTH),
    * as SES's SMTP endpoint requires. Without it, plain text to a relayhost that speaks neither.
+   * `reuse`: Postfix at its best, keeping its encrypted, authenticated connection to the relayhost
+   * for the next messages (`smtp_tls_connection_reuse` through tlsproxy, the relayhost's
+   * connections always cached); by default, and in the guide, each delivery opens a TLS session.
    */
   relayLogin?: { user: string; password: string; reuse?: boolean };
 }): Promise<PostfixRelay> {
