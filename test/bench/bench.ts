@@ -142,6 +142,19 @@ const ioFloorServer = (config: FairsendConfig, tls: { keyFile: string; certFile:
     shippedNodeFlags(),
   );
 
+/** The peer comparison of these relays, with the benchmark's shapes, runs and warming. */
+const peerRuns = (
+  sides: Pick<Parameters<typeof runPeerBench>[0], 'relay' | 'relayCpu' | 'postfix' | 'floor' | 'body'>,
+) =>
+  runPeerBench({
+    ...sides,
+    shapes: PEER_SHAPES,
+    runs: PEER_RUNS,
+    seconds: PEER_SECONDS,
+    warmRuns: PEER_WARM_RUNS,
+    log,
+  });
+
 /**
  * Fairsend against Postfix relaying to SES with every leg encrypted, as each runs in service. SES
  * takes mail only over TLS: its SMTP endpoint refuses AUTH without STARTTLS, its API is HTTPS,
@@ -196,21 +209,11 @@ async function encryptedPeer(tls: TlsMaterial, body: (n: number) => string): Pro
       const target = { name: 'warm-up', port, secure: true };
       await runLoad({ target, connections: 4, pooled: true, recipients: 1, seconds: 1, maxMessages: 200, body });
     }
-    if (postfix.delivered() === 0 && !(await postfix.drained(10_000))) {
+    await postfix.drained(10_000);
+    if (postfix.delivered() === 0) {
       throw new Error('Postfix delivered nothing to its encrypted relayhost: see its maillog');
     }
-    return await runPeerBench({
-      relay,
-      relayCpu,
-      postfix,
-      floor: { port: floor.port, cpu: floorCpu },
-      shapes: PEER_SHAPES,
-      runs: PEER_RUNS,
-      seconds: PEER_SECONDS,
-      warmRuns: PEER_WARM_RUNS,
-      body,
-      log,
-    });
+    return await peerRuns({ relay, relayCpu, postfix, floor: { port: floor.port, cpu: floorCpu }, body });
   } finally {
     for (const c of stop.reverse()) await c.kill();
   }
@@ -370,18 +373,7 @@ async function main(): Promise<void> {
       maxMessages: 200,
       body,
     });
-    peerRows = await runPeerBench({
-      relay,
-      relayCpu,
-      postfix,
-      floor: { port: floor.port, cpu: floorCpu },
-      shapes: PEER_SHAPES,
-      runs: PEER_RUNS,
-      seconds: PEER_SECONDS,
-      warmRuns: PEER_WARM_RUNS,
-      body,
-      log,
-    });
+    peerRows = await peerRuns({ relay, relayCpu, postfix, floor: { port: floor.port, cpu: floorCpu }, body });
   }
   // 0b. The same comparison with every leg encrypted, as both run in service.
   let encryptedRows: PeerRow[] = [];

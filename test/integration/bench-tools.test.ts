@@ -20,6 +20,17 @@ function run(script: string, ...args: string[]): Promise<{ code: number; stdout:
   });
 }
 
+/** A relay in a process of its own and its stand-ins, as a test starts them; stopped after the describe's tests. */
+function stoppedAfterAll(): { dynamo?: StandInProcess; ses?: SesStandIn; relay?: RelayChild } {
+  const started: { dynamo?: StandInProcess; ses?: SesStandIn; relay?: RelayChild } = {};
+  afterAll(async () => {
+    await started.relay?.kill();
+    started.dynamo?.proc.kill();
+    await started.ses?.close();
+  });
+  return started;
+}
+
 describe('npm run bench:profile and bench:ab', () => {
   it('answer bad arguments with their usage and exit code 2, before starting anything', async () => {
     const [profile, negativeWarm, tooMany, noRevision, badRevision, badNumber] = await Promise.all([
@@ -48,20 +59,16 @@ describe('npm run bench:profile and bench:ab', () => {
   });
 
   describe('the relay process profiled over IPC', () => {
-    let dynamo: StandInProcess | undefined;
-    let ses: SesStandIn | undefined;
-    let relay: RelayChild | undefined;
-    afterAll(async () => {
-      await relay?.kill();
-      dynamo?.proc.kill();
-      await ses?.close();
-    });
+    const running = stoppedAfterAll();
 
     it('profiles only the window between start and stop, while it sends', async () => {
-      dynamo = await startDynamoProcess();
-      ses = new SesStandIn(undefined, { keepMessages: false, region: 'eu-west-3' });
+      const dynamo = await startDynamoProcess();
+      running.dynamo = dynamo;
+      const ses = new SesStandIn(undefined, { keepMessages: false, region: 'eu-west-3' });
+      running.ses = ses;
       const config = await benchConfig(dynamo.port, (await ses.listen()).port);
-      relay = await startRelayChild(config, await testCertificate());
+      const relay = await startRelayChild(config, await testCertificate());
+      running.relay = relay;
       const target = { name: 'relay', port: relay.ports.starttls, secure: true };
       const body = await message20k();
       const load = () =>
@@ -94,19 +101,14 @@ describe('npm run bench:profile and bench:ab', () => {
 });
 
 describe("the encrypted peer comparison's stand-ins, serving HTTPS", () => {
-  let dynamo: StandInProcess | undefined;
-  let ses: SesStandIn | undefined;
-  let relay: RelayChild | undefined;
-  afterAll(async () => {
-    await relay?.kill();
-    dynamo?.proc.kill();
-    await ses?.close();
-  });
+  const running = stoppedAfterAll();
 
   it('take a relay that trusts their certificate end to end, and nothing in plain text', async () => {
     const tls = await testCertificate();
-    dynamo = await startDynamoProcess(0, { tlsDir: dirname(tls.certFile) });
-    ses = new SesStandIn(undefined, { region: 'eu-west-3', tls: { key: tls.key, cert: tls.cert } });
+    const dynamo = await startDynamoProcess(0, { tlsDir: dirname(tls.certFile) });
+    running.dynamo = dynamo;
+    const ses = new SesStandIn(undefined, { region: 'eu-west-3', tls: { key: tls.key, cert: tls.cert } });
+    running.ses = ses;
     const sesPort = (await ses.listen()).port;
     // The tables are made over HTTPS too, by an SDK client trusting the certificate.
     const config = await benchConfig(dynamo.port, sesPort, { https: { cert: tls.cert } });
@@ -121,7 +123,9 @@ describe("the encrypted peer comparison's stand-ins, serving HTTPS", () => {
       expect(plain === 'fetch failed' || plain === 400).toBe(true);
     }
 
-    relay = await startRelayChild(config, tls, { env: { NODE_EXTRA_CA_CERTS: tls.certFile } });
+    const relay = await startRelayChild(config, tls, { env: { NODE_EXTRA_CA_CERTS: tls.certFile } });
+
+    running.relay = relay;
     const target = { name: 'relay', port: relay.ports.starttls, secure: true };
     const body = await message20k();
     const sent = await runLoad({
