@@ -34,9 +34,15 @@ const onServed = values['report-served']
   ? (served: Served) => process.stdout.write(`${JSON.stringify({ served })}\n`)
   : undefined;
 const tlsDir = values['tls-dir'];
-const tls = tlsDir
-  ? { key: readFileSync(join(tlsDir, 'key.pem')), cert: readFileSync(join(tlsDir, 'cert.pem')) }
-  : undefined;
+let tls: { key: Buffer; cert: Buffer } | undefined;
+if (tlsDir) {
+  try {
+    tls = { key: readFileSync(join(tlsDir, 'key.pem')), cert: readFileSync(join(tlsDir, 'cert.pem')) };
+  } catch (err) {
+    process.stderr.write(`--tls-dir ${tlsDir}: cannot read key.pem and cert.pem there (${(err as Error).message})\n`);
+    process.exit(2);
+  }
+}
 let port: number;
 if (values.service === 'dynamodb') {
   port = (

@@ -103,6 +103,13 @@ describe('npm run bench:profile and bench:ab', () => {
 describe("the encrypted peer comparison's stand-ins, serving HTTPS", () => {
   const running = stoppedAfterAll();
 
+  it('answer a --tls-dir without key.pem and cert.pem with what is missing and exit code 2', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'fairsend-no-tls-'));
+    const bad = await run('test/bench/stand-in-process.ts', '--service', 'ses', '--tls-dir', empty);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^--tls-dir .*: cannot read key\.pem and cert\.pem there \(ENOENT/);
+  });
+
   it('take a relay that trusts their certificate end to end, and nothing in plain text', async () => {
     const tls = await testCertificate();
     const dynamo = await startDynamoProcess(0, { tlsDir: dirname(tls.certFile) });
