@@ -142,6 +142,10 @@ const ioFloorServer = (config: FairsendConfig, tls: { keyFile: string; certFile:
     shippedNodeFlags(),
   );
 
+/** A target's first load, unmeasured: JIT, TLS session set-up, DynamoDB tables (a second of 4 sessions). */
+const warmUp = (target: Target, body: (n: number) => string) =>
+  runLoad({ target, connections: 4, pooled: true, recipients: 1, seconds: 1, maxMessages: 200, body });
+
 /** The peer comparison of these relays, with the benchmark's shapes, runs and warming. */
 const peerRuns = (
   sides: Pick<Parameters<typeof runPeerBench>[0], 'relay' | 'relayCpu' | 'postfix' | 'floor' | 'body'>,
@@ -206,8 +210,7 @@ async function encryptedPeer(tls: TlsMaterial, body: (n: number) => string): Pro
     });
     started({ kill: () => postfix.stop() });
     for (const port of [relay.ports.starttls, floor.port, postfix.port]) {
-      const target = { name: 'warm-up', port, secure: true };
-      await runLoad({ target, connections: 4, pooled: true, recipients: 1, seconds: 1, maxMessages: 200, body });
+      await warmUp({ name: 'warm-up', port, secure: true }, body);
     }
     await postfix.drained(10_000);
     if (postfix.delivered() === 0) {
@@ -348,8 +351,7 @@ async function main(): Promise<void> {
 
   // Warm up every target once (JIT, TLS session set-up, DynamoDB tables).
   log('warming up...');
-  for (const target of Object.values(targets))
-    await runLoad({ target, connections: 4, pooled: true, recipients: 1, seconds: 1, maxMessages: 200, body });
+  for (const target of Object.values(targets)) await warmUp(target, body);
 
   // 0. Fairsend against Postfix relaying to SES (the performance issue's measure).
   let peerRows: PeerRow[] = [];
@@ -364,15 +366,7 @@ async function main(): Promise<void> {
     const floorCpu = cpuMeter('floor');
     children.push({ kill: () => floorCpu.close() });
     floorCpu.add(floor.proc.pid!);
-    await runLoad({
-      target: { name: 'I/O floor', port: floor.port, secure: true },
-      connections: 4,
-      pooled: true,
-      recipients: 1,
-      seconds: 1,
-      maxMessages: 200,
-      body,
-    });
+    await warmUp({ name: 'I/O floor', port: floor.port, secure: true }, body);
     peerRows = await peerRuns({ relay, relayCpu, postfix, floor: { port: floor.port, cpu: floorCpu }, body });
   }
   // 0b. The same comparison with every leg encrypted, as both run in service.
